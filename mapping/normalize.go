@@ -1,160 +1,116 @@
 package mapping
 
 import (
-	"errors"
-	"fmt"
-	"net/mail"
-	"net/url"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/unicode/norm"
 )
 
-// MaxFieldLen bounds the length in bytes of any normalized value; longer input
-// is rejected or cut, so no field grows without bound.
+// MaxFieldLen bounds the length in bytes of a normalized name or short text
+// value; longer input is cut at a character boundary, so no such field grows
+// without bound. Emails (254 bytes), LinkedIn URLs and phones have tighter
+// bounds of their own.
 const MaxFieldLen = 4096
 
-// CollapseSpace trims s and collapses every run of white space into one space.
+// CollapseSpace trims s and collapses every run of white space (any Unicode
+// space, including the no-break space, tabs and new lines) into one ASCII
+// space. It never lengthens s.
 func CollapseSpace(s string) string {
+	// Fast path: nothing to do for the common already-clean value.
+	clean := true
+	prevSpace := true // a leading space is not clean
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			clean = false
+			break
+		}
+		sp := c == ' ' || (c >= '\t' && c <= '\r')
+		if sp && (prevSpace || c != ' ') {
+			clean = false
+			break
+		}
+		prevSpace = sp
+	}
+	if clean && !prevSpace {
+		return s
+	}
+	if clean && s == "" {
+		return s
+	}
 	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 }
 
-// ErrInvalidEmail is wrapped by every email rejection.
-var ErrInvalidEmail = errors.New("invalid email")
-
-// NormalizeEmail trims and lower-cases an address and validates it: one "@",
-// a non-empty local part, a domain with a dot, no spaces. Internationalized
-// domains are accepted (in Unicode or punycode form).
-func NormalizeEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
-	if e == "" {
-		return "", fmt.Errorf("%w: empty", ErrInvalidEmail)
-	}
-	if len(e) > 254 {
-		return "", fmt.Errorf("%w: longer than 254 bytes", ErrInvalidEmail)
-	}
-	local, domain, ok := strings.Cut(e, "@")
-	if !ok || strings.Contains(domain, "@") {
-		return "", fmt.Errorf("%w: %q must contain exactly one @", ErrInvalidEmail, truncate(e))
-	}
-	if local == "" || domain == "" {
-		return "", fmt.Errorf("%w: %q has an empty local part or domain", ErrInvalidEmail, truncate(e))
-	}
-	if strings.ContainsFunc(e, unicode.IsSpace) {
-		return "", fmt.Errorf("%w: %q contains white space", ErrInvalidEmail, truncate(e))
-	}
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", fmt.Errorf("%w: %q has no valid domain", ErrInvalidEmail, truncate(e))
-	}
-	if _, err := mail.ParseAddress(e); err != nil {
-		return "", fmt.Errorf("%w: %q: %v", ErrInvalidEmail, truncate(e), err)
-	}
-	return e, nil
+// NormalizeText is the rule for names and other short free-text values:
+// white space trimmed and collapsed (CollapseSpace), then cut to MaxFieldLen
+// bytes at a character boundary. Case and accents are kept.
+func NormalizeText(s string) string {
+	return cutBytes(CollapseSpace(s), MaxFieldLen)
 }
 
+// cutBytes returns the longest prefix of s of at most n bytes that does not
+// split a UTF-8 sequence, with trailing white space removed.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.TrimRightFunc(s[:i], unicode.IsSpace)
+}
+
+// truncate shortens s for an error message.
 func truncate(s string) string {
 	if len(s) > 80 {
-		return s[:80] + "…"
+		return cutBytes(s, 80) + "…"
 	}
 	return s
 }
 
-// ErrNotProfile is wrapped when a URL is not a LinkedIn person profile.
-var ErrNotProfile = errors.New("not a LinkedIn profile URL")
-
-// NormalizeLinkedIn maps every spelling of a LinkedIn profile URL to
-// https://www.linkedin.com/in/<slug>, the slug percent-decoded and
-// lower-cased. Company pages, posts and other sites are rejected with
-// ErrNotProfile.
-func NormalizeLinkedIn(s string) (string, error) {
-	raw := strings.TrimSpace(s)
-	if raw == "" {
-		return "", fmt.Errorf("%w: empty", ErrNotProfile)
+// textKey is the comparison key of a free-text value: collapsed white space
+// and Unicode NFC, so that "é" typed as one character or as "e" plus a
+// combining accent compare equal. Case is kept.
+func textKey(s string) string {
+	s = CollapseSpace(s)
+	if isASCII(s) {
+		return s
 	}
-	if len(raw) > MaxFieldLen {
-		return "", fmt.Errorf("%w: longer than %d bytes", ErrNotProfile, MaxFieldLen)
-	}
-	low := strings.ToLower(raw)
-	if !strings.HasPrefix(low, "http://") && !strings.HasPrefix(low, "https://") {
-		raw = "https://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrNotProfile, err)
-	}
-	host := strings.ToLower(u.Hostname())
-	if host != "linkedin.com" && !strings.HasSuffix(host, ".linkedin.com") {
-		return "", fmt.Errorf("%w: host %q is not linkedin.com", ErrNotProfile, truncate(host))
-	}
-	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	if len(parts) < 2 || strings.ToLower(parts[0]) != "in" || parts[1] == "" {
-		return "", fmt.Errorf("%w: %q is not an /in/ profile path", ErrNotProfile, truncate(u.Path))
-	}
-	slug, err := url.PathUnescape(parts[1])
-	if err != nil {
-		return "", fmt.Errorf("%w: bad slug: %v", ErrNotProfile, err)
-	}
-	slug = strings.ToLower(slug)
-	if strings.ContainsFunc(slug, func(r rune) bool { return unicode.IsSpace(r) || r == '/' }) {
-		return "", fmt.Errorf("%w: bad slug %q", ErrNotProfile, truncate(slug))
-	}
-	return "https://www.linkedin.com/in/" + slug, nil
+	return norm.NFC.String(s)
 }
 
-// DefaultRegion is the phone region used when the config names none.
-const DefaultRegion = "FR"
-
-// Phone is a normalized phone number: E164 set when the number parses and is
-// valid in its region, Raw the input trimmed.
-type Phone struct {
-	E164 string
-	Raw  string
-}
-
-// Valid reports whether the number parsed to E.164. Only valid numbers are
-// used as identity.
-func (p Phone) Valid() bool { return p.E164 != "" }
-
-// Key is the value stored and compared: the E.164 form, or the raw text with
-// white space collapsed.
-func (p Phone) Key() string {
-	if p.E164 != "" {
-		return p.E164
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
 	}
-	return CollapseSpace(p.Raw)
-}
-
-// NormalizePhone parses s with region as the default region (DefaultRegion
-// when empty) and returns its E.164 form where it is a possible number.
-func NormalizePhone(s, region string) Phone {
-	raw := strings.TrimSpace(s)
-	if len(raw) > 64 {
-		raw = raw[:64]
-	}
-	if region == "" {
-		region = DefaultRegion
-	}
-	if raw == "" {
-		return Phone{}
-	}
-	num, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return Phone{Raw: raw}
-	}
-	return Phone{E164: phonenumbers.Format(num, phonenumbers.E164), Raw: raw}
+	return true
 }
 
 // SplitFullName splits a full name at the first space, as providers.md says
 // for Ligo: first name before it, last name after it (white space trimmed and
-// collapsed first). A single word is a first name.
+// collapsed first, by NormalizeText). A single word is a first name, so
+// "Jean de la Fontaine" is ("Jean", "de la Fontaine"), "Jean-Pierre Dupont" is
+// ("Jean-Pierre", "Dupont") and "Madonna" is ("Madonna", "").
 func SplitFullName(full string) (first, last string) {
-	full = CollapseSpace(full)
-	first, last, _ = strings.Cut(full, " ")
+	first, last, _ = strings.Cut(NormalizeText(full), " ")
 	return first, last
 }
 
-// JoinName joins first and last names with one space, skipping an empty part.
+// JoinName joins first and last names with one space, each normalized by
+// NormalizeText, skipping an empty part: JoinName("", "Dupont") is "Dupont".
+// The result is cut to MaxFieldLen bytes.
 func JoinName(first, last string) string {
-	return CollapseSpace(first + " " + last)
+	first, last = NormalizeText(first), NormalizeText(last)
+	switch {
+	case first == "":
+		return last
+	case last == "":
+		return first
+	}
+	return cutBytes(first+" "+last, MaxFieldLen)
 }

@@ -100,8 +100,10 @@ func ValidStage(s Stage) bool { return slices.Contains(Stages, s) }
 
 // Person is the canonical record of one person: the fields of the canonical
 // map in providers.md. Values are held normalized: emails trimmed and
-// lower-cased, the LinkedIn URL canonical, phones E.164 where parseable. The
-// zero value of a field means "no value".
+// lower-cased, the LinkedIn URL canonical, phones E.164 where parseable
+// (Person.Normalize puts a record in this form). The zero value of a field
+// means "no value". Only emails and the LinkedIn URL identify a person
+// (Person.Identity); phones and names are values.
 type Person struct {
 	FirstName string `json:"first_name,omitempty"`
 	LastName  string `json:"last_name,omitempty"`

@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -26,13 +27,23 @@ func (m StageMap) Inbound(v string) (Stage, bool) {
 }
 
 // Outbound returns the CRM value to write for stage s given the CRM's catalog
-// of values in its own order (nil when the CRM has a fixed set), and false
-// when no value maps to s (the stage is then not written).
+// of values in its own order (nil when the CRM has a fixed set of values),
+// and false when no value maps to s: the stage is then not written.
+//
+// When Out names a value for s, that value is written: with a catalog, the
+// catalog's spelling of it (compared trimmed and case-insensitively), or
+// false when the catalog lacks it; an empty Out value means "never write s".
+// Otherwise the first catalog value, in the catalog's order, that maps
+// inbound to s is written (NextLead: the first tag by API order; Skarbe: the
+// first status type, the adapter passing types by status order).
 func (m StageMap) Outbound(s Stage, catalog []string) (string, bool) {
 	if s == "" {
 		return "", false
 	}
 	if v, ok := m.Out[s]; ok {
+		if stageKey(v) == "" {
+			return "", false
+		}
 		if catalog == nil {
 			return v, true
 		}
@@ -51,9 +62,18 @@ func (m StageMap) Outbound(s Stage, catalog []string) (string, bool) {
 	return "", false
 }
 
-// With returns a copy of m with overrides applied: in maps CRM values to
-// canonical stage names, out maps canonical stage names to CRM values. An
-// unknown canonical stage name is an error naming it.
+// IsZero reports whether m is the zero StageMap (no inbound and no outbound
+// entries), which providers.Options reads as "the provider's default".
+func (m StageMap) IsZero() bool { return len(m.In) == 0 && len(m.Out) == 0 }
+
+// With returns a copy of m with a connection's overrides applied; m is not
+// changed. in is the config's stage_map (CRM value → canonical stage name)
+// and out its stage_outbound (canonical stage name → CRM value). CRM values
+// compare trimmed and case-insensitively; canonical stage names are trimmed
+// and lower-cased. An empty canonical stage in in removes the CRM value's
+// mapping (it becomes unmapped); an empty CRM value in out means the stage is
+// never written. Every unknown canonical stage name, and an empty CRM value
+// key in in, is an error naming them all.
 func (m StageMap) With(in map[string]string, out map[string]string) (StageMap, error) {
 	r := StageMap{In: maps.Clone(m.In), Out: maps.Clone(m.Out)}
 	if r.In == nil {
@@ -62,25 +82,57 @@ func (m StageMap) With(in map[string]string, out map[string]string) (StageMap, e
 	if r.Out == nil {
 		r.Out = map[Stage]string{}
 	}
-	for k, v := range in {
-		if !ValidStage(Stage(v)) {
-			return StageMap{}, fmt.Errorf("stage_map: %q maps to unknown stage %q (want one of %v)", k, v, Stages)
+	var bad []string
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		v := stageKey(in[k])
+		switch {
+		case stageKey(k) == "":
+			bad = append(bad, fmt.Sprintf("stage_map: an empty CRM value maps to %q", in[k]))
+		case v == "":
+			delete(r.In, stageKey(k))
+		case !ValidStage(Stage(v)):
+			bad = append(bad, fmt.Sprintf("stage_map: %q maps to unknown stage %q", k, in[k]))
+		default:
+			r.In[stageKey(k)] = Stage(v)
 		}
-		r.In[stageKey(k)] = Stage(v)
 	}
-	for k, v := range out {
-		if !ValidStage(Stage(k)) {
-			return StageMap{}, fmt.Errorf("stage_outbound: unknown stage %q (want one of %v)", k, Stages)
+	for _, k := range slices.Sorted(maps.Keys(out)) {
+		st := Stage(stageKey(k))
+		if !ValidStage(st) {
+			bad = append(bad, fmt.Sprintf("stage_outbound: unknown stage %q", k))
+			continue
 		}
-		r.Out[Stage(k)] = v
+		r.Out[st] = CollapseSpace(out[k])
+	}
+	if len(bad) > 0 {
+		return StageMap{}, fmt.Errorf("%s (canonical stages are %s)", strings.Join(bad, "; "), stageNames())
 	}
 	return r, nil
 }
 
-// DefaultStageMap returns the default stage map of providers.md for a
-// provider kind (nextlead, skarbe, epixel, ligo); an empty map for others.
+func stageNames() string {
+	names := make([]string, len(Stages))
+	for i, s := range Stages {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// DefaultStageMap returns a fresh copy of the default stage map of
+// providers.md for a provider kind (nextlead, skarbe, epixel, ligo; any case);
+// an empty map for others. The CRM values are:
+//   - nextlead: conversion tag names (New/Lead, Contacted, Qualified,
+//     Won/Converted/Client, Lost, Disqualified); outbound is the first tag of
+//     the catalog, in API order, that maps to the stage;
+//   - skarbe: lead status types (lead, qualified, disqualified); outbound is
+//     the first type mapping to the stage, and contacted, converted and lost
+//     are never written;
+//   - epixel: status values, with a fixed outbound table (disqualified is
+//     written as closed);
+//   - ligo: the read-only status (pending and enriched are new); nothing is
+//     written.
 func DefaultStageMap(provider string) StageMap {
-	switch provider {
+	switch strings.ToLower(strings.TrimSpace(provider)) {
 	case "nextlead":
 		return StageMap{In: map[string]Stage{
 			"new": StageNew, "lead": StageNew, "contacted": StageContacted,
@@ -111,28 +163,37 @@ func DefaultStageMap(provider string) StageMap {
 	return StageMap{In: map[string]Stage{}}
 }
 
-// MatchPipeline returns the catalog entry whose name equals stage, trimmed and
-// case-insensitively, after aliases (canonical name → CRM name, or CRM name →
-// canonical name) are applied; false when none matches.
+// MatchPipeline returns the catalog entry (a NextLead sale column or a Ligo
+// pipeline state name) whose name equals stage, trimmed, with white space
+// collapsed and case-insensitively; false when none matches (the stage is
+// then not written). aliases are the connection's pipeline_aliases: each
+// entry makes its two names equivalent, in either direction, so it may map a
+// canonical name to the CRM's or the CRM's to the canonical one. A direct
+// match wins over an alias; among aliases, the first catalog entry (in
+// catalog order) that matches wins, so the result does not depend on map
+// order.
 func MatchPipeline(stage string, catalog []string, aliases map[string]string) (string, bool) {
 	key := stageKey(stage)
 	if key == "" {
 		return "", false
 	}
-	want := []string{key}
-	for k, v := range aliases {
-		if stageKey(k) == key {
-			want = append(want, stageKey(v))
+	for _, c := range catalog {
+		if stageKey(c) == key {
+			return c, true
 		}
-		if stageKey(v) == key {
+	}
+	var want []string
+	for k, v := range aliases {
+		switch key {
+		case stageKey(k):
+			want = append(want, stageKey(v))
+		case stageKey(v):
 			want = append(want, stageKey(k))
 		}
 	}
-	for _, w := range want {
-		for _, c := range catalog {
-			if stageKey(c) == w {
-				return c, true
-			}
+	for _, c := range catalog {
+		if ck := stageKey(c); ck != "" && slices.Contains(want, ck) {
+			return c, true
 		}
 	}
 	return "", false

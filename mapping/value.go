@@ -124,34 +124,53 @@ func (p *Person) Set(f Field, v Value) {
 
 // Equal reports whether a and b are the same value of field f, after
 // normalization. It is the one equality used by matching, change detection
-// and echo suppression:
-//   - names, company, job title, address, notes, owner: equal after trimming
-//     and collapsing inner whitespace (case matters: "de la Cruz" is not
-//     "De La Cruz");
-//   - emails: equal as ordered lists of normalized addresses (the primary is
-//     part of the value);
-//   - phones: equal as ordered lists of normalized numbers;
-//   - LinkedIn: equal as canonical profile URLs;
-//   - website and social URLs: equal ignoring scheme, case of the host and a
-//     trailing slash;
-//   - stages: equal ignoring case; lead score: equal as integers.
+// and echo suppression. Each element is reduced to a comparison key; blank
+// elements are no value (Value{" "} equals nil), and for emails and phones a
+// repeated element counts once. Two values are equal when their lists of keys
+// are equal, in order (the primary is part of the value). The keys:
+//   - names, company, job title, address, notes, owner: white space trimmed
+//     and collapsed, Unicode NFC; case matters ("de la Cruz" is not "De La
+//     Cruz");
+//   - emails: EmailKey (trimmed, lower-cased, IDN domains in punycode form);
+//     an invalid address is compared trimmed and lower-cased;
+//   - phones: NormalizePhone's Key with DefaultRegion (values should already
+//     be normalized with the connection's region by NormalizePhones);
+//   - LinkedIn: the canonical profile URL; a URL that is not a profile is
+//     compared trimmed;
+//   - website and social URLs: ignoring the scheme, the case of the host, a
+//     leading "www." and a trailing slash;
+//   - stages: white space collapsed, ignoring case; lead score: as integers.
 func Equal(f Field, a, b Value) bool {
-	if len(a) != len(b) {
-		return false
+	if len(a) == 0 && len(b) == 0 {
+		return true
 	}
-	for i := range a {
-		if canonicalElem(f, a[i]) != canonicalElem(f, b[i]) {
-			return false
+	ka, kb := keys(f, a), keys(f, b)
+	return slices.Equal(ka, kb)
+}
+
+// keys returns the comparison keys of v's elements: blanks dropped, and for
+// list fields duplicates dropped after their first occurrence.
+func keys(f Field, v Value) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(v))
+	list := f == FieldEmails || f == FieldPhones
+	for _, s := range v {
+		k := canonicalElem(f, s)
+		if k == "" || (list && slices.Contains(out, k)) {
+			continue
 		}
+		out = append(out, k)
 	}
-	return true
+	return out
 }
 
 // canonicalElem is the comparison key of one element of a value of f.
 func canonicalElem(f Field, s string) string {
 	switch f {
 	case FieldEmails:
-		if e, err := NormalizeEmail(s); err == nil {
+		if e, err := EmailKey(s); err == nil {
 			return e
 		}
 		return strings.ToLower(strings.TrimSpace(s))
@@ -165,24 +184,26 @@ func canonicalElem(f Field, s string) string {
 	case FieldWebsite, FieldFacebook, FieldInstagram, FieldTwitter:
 		return urlKey(s)
 	case FieldLeadStage, FieldPipelineStage:
-		return strings.ToLower(CollapseSpace(s))
+		return strings.ToLower(textKey(s))
 	case FieldLeadScore:
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
 			return strconv.Itoa(n)
 		}
 		return strings.TrimSpace(s)
 	default:
-		return CollapseSpace(s)
+		return textKey(s)
 	}
 }
 
+// urlKey is the comparison key of a website or social URL: scheme, a leading
+// "www." and trailing slashes removed, host lower-cased; path, query and
+// their case kept.
 func urlKey(s string) string {
 	s = strings.TrimSpace(s)
 	low := strings.ToLower(s)
 	for _, p := range []string{"https://", "http://"} {
 		if strings.HasPrefix(low, p) {
 			s = s[len(p):]
-			low = low[len(p):]
 			break
 		}
 	}
@@ -195,7 +216,8 @@ func urlKey(s string) string {
 	return strings.TrimRight(out, "/")
 }
 
-// EqualPerson reports whether a and b hold equal values in every field of set.
+// EqualPerson reports whether a and b hold equal values (Equal) in every
+// field of set.
 func EqualPerson(set FieldSet, a, b *Person) bool {
 	for _, f := range AllFields {
 		if set.Has(f) && !Equal(f, a.Get(f), b.Get(f)) {
@@ -203,4 +225,40 @@ func EqualPerson(set FieldSet, a, b *Person) bool {
 		}
 	}
 	return true
+}
+
+// MergeList merges two lists of already-normalized values as sets: every
+// element of a in order (a's primary stays first), then the elements of b
+// not already present; duplicates keep their first occurrence and blanks are
+// dropped. Elements are compared as they are; use MergeValue to compare
+// through a field's keys.
+func MergeList(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for _, list := range [][]string{a, b} {
+		for _, s := range list {
+			if strings.TrimSpace(s) == "" || slices.Contains(out, s) {
+				continue
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MergeValue is MergeList comparing elements by field f's comparison key (as
+// Equal does): an element of b whose key is already present is dropped.
+func MergeValue(f Field, a, b Value) Value {
+	var out Value
+	var seen []string
+	for _, list := range []Value{a, b} {
+		for _, s := range list {
+			k := canonicalElem(f, s)
+			if k == "" || slices.Contains(seen, k) {
+				continue
+			}
+			seen = append(seen, k)
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -98,6 +98,12 @@ type Capabilities struct {
 	// UniqueEmail is true when the CRM refuses a second live contact with the
 	// same email (NextLead's 409).
 	UniqueEmail bool
+	// MaxEmails and MaxPhones are how many addresses and numbers the CRM
+	// holds (0: any number); the engine compares only that many.
+	MaxEmails, MaxPhones int
+	// JoinedName is true when the CRM holds one full-name field that is
+	// split at the first space on read (Ligo).
+	JoinedName bool
 }
 
 // Provider is one CRM as the engine sees it. Every method takes the context

@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// ingestLockKey serializes ingest fleet-wide (transaction advisory lock), so
+// that two workers never create the same person twice.
+const ingestLockKey int64 = 0x63726d7369676e31
+
+// Conn is one configured connection with its adapter.
+type Conn struct {
+	ID       int16
+	Config   config.Connection
+	Provider providers.Provider
+	Caps     providers.Capabilities
+}
+
+// Name is the connection's name.
+func (c *Conn) Name() string { return c.Config.Name }
+
+// Writable reports whether crmsync can create records in this CRM.
+func (c *Conn) Writable() bool { return c.Caps.Creates != 0 }
+
+// Engine runs ingest, planning and pushes on one database.
+type Engine struct {
+	pool   *pgxpool.Pool
+	conns  []*Conn
+	byName map[string]*Conn
+	byID   map[int16]*Conn
+	logger *slog.Logger
+	merger Merger
+	// Now returns the observation time; tests may replace it.
+	Now func() time.Time
+	// PushConcurrency is how many CRM calls a push batch runs at once.
+	PushConcurrency int
+	// BatchSize is how many records an ingest batch or push batch holds.
+	BatchSize int
+}
+
+// New registers the connections in the database and returns an engine.
+func New(ctx context.Context, pool *pgxpool.Pool, conns []*Conn, logger *slog.Logger) (*Engine, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	e := &Engine{pool: pool, conns: conns, byName: map[string]*Conn{}, byID: map[int16]*Conn{},
+		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500}
+	for _, c := range conns {
+		c.Caps = c.Provider.Capabilities()
+		err := pool.QueryRow(ctx, `INSERT INTO crmsync_connection (name, provider) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider RETURNING id`,
+			c.Config.Name, c.Config.Provider).Scan(&c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("register connection %s: %w", c.Config.Name, err)
+		}
+		e.byName[c.Config.Name] = c
+		e.byID[c.ID] = c
+	}
+	e.merger = Merger{Priority: func(id int16) int {
+		if c, ok := e.byID[id]; ok {
+			return c.Config.Priority
+		}
+		return 0
+	}}
+	return e, nil
+}
+
+// Conns returns the engine's connections.
+func (e *Engine) Conns() []*Conn { return e.conns }
+
+// Conn returns the connection named name.
+func (e *Engine) Conn(name string) (*Conn, bool) {
+	c, ok := e.byName[name]
+	return c, ok
+}
+
+// Pool returns the engine's database pool.
+func (e *Engine) Pool() *pgxpool.Pool { return e.pool }
+
+const personCols = `id, coalesce(first_name,''), coalesce(last_name,''), emails, phones, coalesce(linkedin_url,''),
+	coalesce(company,''), coalesce(job_title,''), coalesce(website,''), coalesce(address,''), coalesce(facebook,''),
+	coalesce(instagram,''), coalesce(twitter,''), coalesce(notes,''), coalesce(lead_stage,''), coalesce(pipeline_stage,''),
+	lead_score, coalesce(owner,''), prov_conn, prov_at, version`
+
+func scanPerson(row pgx.Row) (*PersonState, error) {
+	st := &PersonState{}
+	p := &st.Person
+	var stage string
+	var provConn []int16
+	var provAt []time.Time
+	err := row.Scan(&st.ID, &p.FirstName, &p.LastName, &p.Emails, &p.Phones, &p.LinkedIn, &p.Company, &p.JobTitle,
+		&p.Website, &p.Address, &p.Facebook, &p.Instagram, &p.Twitter, &p.Notes, &stage, &p.PipelineStage,
+		&p.LeadScore, &p.Owner, &provConn, &provAt, &st.Version)
+	if err != nil {
+		return nil, err
+	}
+	p.LeadStage = mapping.Stage(stage)
+	if len(p.Emails) == 0 {
+		p.Emails = nil
+	}
+	if len(p.Phones) == 0 {
+		p.Phones = nil
+	}
+	st.Prov = make([]Prov, nFields)
+	for i := 0; i < nFields && i < len(provConn) && i < len(provAt); i++ {
+		st.Prov[i] = Prov{Conn: provConn[i], At: provAt[i]}
+	}
+	return st, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// personArgs returns the column values of st in personCols order (without
+// id and version).
+func personArgs(st *PersonState) []any {
+	p := &st.Person
+	conns := make([]int16, nFields)
+	ats := make([]time.Time, nFields)
+	for i, pv := range st.Prov {
+		conns[i] = pv.Conn
+		ats[i] = pv.At
+	}
+	emails, phones := p.Emails, p.Phones
+	if emails == nil {
+		emails = []string{}
+	}
+	if phones == nil {
+		phones = []string{}
+	}
+	return []any{nullable(p.FirstName), nullable(p.LastName), emails, phones, nullable(p.LinkedIn),
+		nullable(p.Company), nullable(p.JobTitle), nullable(p.Website), nullable(p.Address), nullable(p.Facebook),
+		nullable(p.Instagram), nullable(p.Twitter), nullable(p.Notes), nullable(string(p.LeadStage)),
+		nullable(p.PipelineStage), p.LeadScore, nullable(p.Owner), conns, ats}
+}
+
+// loadPeople reads live people by id.
+func loadPeople(ctx context.Context, q pgx.Tx, ids []int64) (map[int64]*PersonState, error) {
+	out := make(map[int64]*PersonState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, "SELECT "+personCols+" FROM crmsync_person WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, fmt.Errorf("load people: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		st, err := scanPerson(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan person: %w", err)
+		}
+		out[st.ID] = st
+	}
+	return out, rows.Err()
+}
+
+func encodeBase(p *mapping.Person) []byte {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+func decodeBase(b []byte) (*mapping.Person, error) {
+	var p mapping.Person
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("decode base state: %w", err)
+	}
+	return &p, nil
+}
+
+func int64Hash(h uint64) int64 { return int64(h) }

@@ -1,0 +1,493 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// IngestStats counts what one ingest batch did.
+type IngestStats struct {
+	Records   int
+	Unchanged int
+	NewPeople int
+	NewLinks  int
+	Merges    int
+	Changes   int
+	// Issues are mapping issues reported by the adapter (unmapped stages,
+	// invalid emails), prefixed with the record ID.
+	Issues []string
+}
+
+// Add adds o to s.
+func (s *IngestStats) Add(o IngestStats) {
+	s.Records += o.Records
+	s.Unchanged += o.Unchanged
+	s.NewPeople += o.NewPeople
+	s.NewLinks += o.NewLinks
+	s.Merges += o.Merges
+	s.Changes += o.Changes
+	s.Issues = append(s.Issues, o.Issues...)
+}
+
+type linkRow struct {
+	personID int64
+	base     *mapping.Person
+	hash     int64
+	deleted  bool
+}
+
+// IngestOptions tune one ingest batch.
+type IngestOptions struct {
+	// Tx, when set, runs the batch inside this transaction (dry runs).
+	Tx pgx.Tx
+	// NoQueue skips writing the push outbox (the resync queues everything
+	// once its listings are done).
+	NoQueue bool
+}
+
+// Ingest matches, links and merges a batch of records seen in connection c
+// into the canonical store, in one transaction under the fleet-wide ingest
+// lock, and queues pushes for the people whose canonical values changed.
+func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, opts IngestOptions) (IngestStats, error) {
+	var stats IngestStats
+	if len(recs) == 0 {
+		return stats, nil
+	}
+	tx := opts.Tx
+	if tx == nil {
+		var err error
+		tx, err = e.pool.Begin(ctx)
+		if err != nil {
+			return stats, fmt.Errorf("ingest %s: begin: %w", c.Name(), err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ingestLockKey); err != nil {
+		return stats, fmt.Errorf("ingest %s: lock: %w", c.Name(), err)
+	}
+	stats, err := e.ingestTx(ctx, tx, c, recs, opts)
+	if err != nil {
+		return stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
+	}
+	if opts.Tx == nil {
+		if err := tx.Commit(ctx); err != nil {
+			return stats, fmt.Errorf("ingest %s: commit: %w", c.Name(), err)
+		}
+	}
+	return stats, nil
+}
+
+func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []providers.Record, opts IngestOptions) (IngestStats, error) {
+	stats := IngestStats{Records: len(in)}
+	observed := e.Now().UTC()
+	holds := c.Caps.Holds
+
+	// One record per remote ID, the last one seen.
+	pos := make(map[string]int, len(in))
+	recs := make([]providers.Record, 0, len(in))
+	for _, r := range in {
+		if i, ok := pos[r.ID]; ok {
+			recs[i] = r
+			continue
+		}
+		pos[r.ID] = len(recs)
+		recs = append(recs, r)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+		for _, is := range r.Issues {
+			stats.Issues = append(stats.Issues, r.ID+": "+is)
+		}
+	}
+
+	links := make(map[string]*linkRow, len(recs))
+	rows, err := tx.Query(ctx, `SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL
+		FROM crmsync_link WHERE connection_id = $1 AND remote_id = ANY($2)`, c.ID, ids)
+	if err != nil {
+		return stats, fmt.Errorf("load links: %w", err)
+	}
+	for rows.Next() {
+		var rid string
+		var raw []byte
+		l := &linkRow{}
+		if err := rows.Scan(&rid, &l.personID, &raw, &l.hash, &l.deleted); err != nil {
+			rows.Close()
+			return stats, fmt.Errorf("scan link: %w", err)
+		}
+		if l.base, err = decodeBase(raw); err != nil {
+			rows.Close()
+			return stats, err
+		}
+		links[rid] = l
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return stats, fmt.Errorf("load links: %w", err)
+	}
+
+	// Unchanged records (same hash as their live link's base) cost nothing.
+	work := recs[:0:0]
+	hashes := make(map[string]int64, len(recs))
+	for _, r := range recs {
+		h := int64(mapping.Hash(&r.Person, holds))
+		hashes[r.ID] = h
+		if l, ok := links[r.ID]; ok && !l.deleted && l.hash == h {
+			stats.Unchanged++
+			continue
+		}
+		work = append(work, r)
+	}
+	if len(work) == 0 {
+		return stats, nil
+	}
+
+	// Identities of the records that need work.
+	var emails, urls []string
+	recKeys := make([][]string, len(work))
+	for i := range work {
+		keys := Identities(&work[i].Person)
+		recKeys[i] = keys
+		for _, k := range keys {
+			if k[0] == 'e' {
+				emails = append(emails, k[2:])
+			} else {
+				urls = append(urls, k[2:])
+			}
+		}
+	}
+	idx := make(map[string]int64, len(emails)+len(urls))
+	if len(emails)+len(urls) > 0 {
+		rows, err := tx.Query(ctx, `SELECT kind::text, value, person_id FROM crmsync_identity
+			WHERE (kind = 'e' AND value = ANY($1)) OR (kind = 'l' AND value = ANY($2))`, emails, urls)
+		if err != nil {
+			return stats, fmt.Errorf("load identities: %w", err)
+		}
+		for rows.Next() {
+			var kind, value string
+			var pid int64
+			if err := rows.Scan(&kind, &value, &pid); err != nil {
+				rows.Close()
+				return stats, fmt.Errorf("scan identity: %w", err)
+			}
+			idx[kind+":"+value] = pid
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return stats, fmt.Errorf("load identities: %w", err)
+		}
+	}
+
+	var need []int64
+	for _, r := range work {
+		if l, ok := links[r.ID]; ok {
+			need = append(need, l.personID)
+		}
+	}
+	for _, pid := range idx {
+		need = append(need, pid)
+	}
+	slices.Sort(need)
+	people, err := loadPeople(ctx, tx, slices.Compact(need))
+	if err != nil {
+		return stats, err
+	}
+
+	// Reserve IDs for the people this batch may create.
+	var reserved []int64
+	if err := tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
+		FROM generate_series(1, $1)`, len(work)).Scan(&reserved); err != nil {
+		return stats, fmt.Errorf("reserve person ids: %w", err)
+	}
+
+	type merge struct{ survivor, merged int64 }
+	var (
+		merges     []merge
+		changes    []FieldChange
+		newIdents  = map[string]int64{}
+		linkWrites []linkWrite
+		touched    = map[int64]bool{}
+	)
+	mergedInto := map[int64]int64{}
+	resolve := func(pid int64) int64 {
+		for {
+			s, ok := mergedInto[pid]
+			if !ok {
+				return pid
+			}
+			pid = s
+		}
+	}
+
+	for i, r := range work {
+		cands := map[int64]bool{}
+		l := links[r.ID]
+		if l != nil && !l.deleted {
+			cands[resolve(l.personID)] = true
+		}
+		for _, k := range recKeys[i] {
+			if pid, ok := idx[k]; ok {
+				cands[resolve(pid)] = true
+			}
+		}
+		var pid int64
+		switch len(cands) {
+		case 0:
+			pid = reserved[0]
+			reserved = reserved[1:]
+			st := &PersonState{ID: pid, Prov: make([]Prov, nFields), New: true, Version: 1}
+			people[pid] = st
+			stats.NewPeople++
+		default:
+			ordered := make([]int64, 0, len(cands))
+			for p := range cands {
+				ordered = append(ordered, p)
+			}
+			slices.Sort(ordered)
+			pid = ordered[0]
+			for _, m := range ordered[1:] {
+				survivor, merged := people[pid], people[m]
+				changes = append(changes, e.merger.Fold(survivor, merged)...)
+				mergedInto[m] = pid
+				if !merged.New {
+					merges = append(merges, merge{survivor: pid, merged: m})
+				} else {
+					stats.NewPeople--
+				}
+				for k, v := range idx {
+					if v == m {
+						idx[k] = pid
+					}
+				}
+				for k, v := range newIdents {
+					if v == m {
+						newIdents[k] = pid
+					}
+				}
+				for j := range linkWrites {
+					if linkWrites[j].personID == m {
+						linkWrites[j].personID = pid
+					}
+				}
+				delete(touched, m)
+				touched[pid] = true
+				stats.Merges++
+			}
+		}
+		st := people[pid]
+		var base *mapping.Person
+		if l != nil && !l.deleted {
+			base = l.base
+		}
+		at := r.ChangedAt
+		if at.IsZero() {
+			at = observed
+		}
+		at = at.UTC().Truncate(time.Microsecond)
+		ch := e.merger.Apply(st, &r.Person, base, holds, c.ID, at)
+		changes = append(changes, ch...)
+		if len(ch) > 0 || l == nil || l.deleted || l.personID != pid {
+			touched[pid] = true
+		}
+		if l == nil || l.deleted {
+			stats.NewLinks++
+		}
+		for _, k := range recKeys[i] {
+			if cur, ok := idx[k]; !ok || cur != pid {
+				idx[k] = pid
+				newIdents[k] = pid
+			}
+		}
+		// The new base: what the CRM holds now, plus write-only values
+		// crmsync wrote before (they never come back in a listing).
+		nb := projectHolds(holds, &r.Person)
+		if base != nil {
+			for _, f := range mapping.AllFields {
+				if !holds.Has(f) {
+					nb.Set(f, base.Get(f))
+				}
+			}
+		}
+		linkWrites = append(linkWrites, linkWrite{remoteID: r.ID, personID: pid, base: nb, hash: hashes[r.ID], changedAt: r.ChangedAt})
+	}
+	stats.Changes = len(changes)
+
+	// Write everything back.
+	var newRows [][]any
+	batch := &pgx.Batch{}
+	for pid, st := range people {
+		if _, gone := mergedInto[pid]; gone {
+			continue
+		}
+		if st.New {
+			newRows = append(newRows, append(append([]any{st.ID}, personArgs(st)...), st.Version))
+			continue
+		}
+		if st.Dirty {
+			args := append(personArgs(st), st.ID)
+			batch.Queue(`UPDATE crmsync_person SET first_name=$1, last_name=$2, emails=$3, phones=$4, linkedin_url=$5,
+				company=$6, job_title=$7, website=$8, address=$9, facebook=$10, instagram=$11, twitter=$12, notes=$13,
+				lead_stage=$14, pipeline_stage=$15, lead_score=$16, owner=$17, prov_conn=$18, prov_at=$19,
+				version = version + 1, updated_at = now() WHERE id = $20`, args...)
+		}
+	}
+	if len(newRows) > 0 {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_person"}, []string{"id", "first_name", "last_name", "emails", "phones",
+			"linkedin_url", "company", "job_title", "website", "address", "facebook", "instagram", "twitter", "notes",
+			"lead_stage", "pipeline_stage", "lead_score", "owner", "prov_conn", "prov_at", "version"}, pgx.CopyFromRows(newRows))
+		if err != nil {
+			return stats, fmt.Errorf("insert people: %w", err)
+		}
+	}
+	for _, m := range merges {
+		batch.Queue(`UPDATE crmsync_identity SET person_id = $1 WHERE person_id = $2`, m.survivor, m.merged)
+		batch.Queue(`UPDATE crmsync_link SET person_id = $1 WHERE person_id = $2`, m.survivor, m.merged)
+		batch.Queue(`UPDATE crmsync_pending_create SET person_id = $1 WHERE person_id = $2 AND NOT EXISTS (
+			SELECT 1 FROM crmsync_pending_create p2 WHERE p2.person_id = $1 AND p2.connection_id = crmsync_pending_create.connection_id)`, m.survivor, m.merged)
+		batch.Queue(`DELETE FROM crmsync_pending_create WHERE person_id = $1`, m.merged)
+		batch.Queue(`UPDATE crmsync_person SET merged_into = $1, updated_at = now() WHERE id = $2 OR merged_into = $2`, m.survivor, m.merged)
+		batch.Queue(`INSERT INTO crmsync_merge (survivor, merged, reason) VALUES ($1, $2, $3)`, m.survivor, m.merged,
+			fmt.Sprintf("a %s record matched both people", c.Name()))
+		batch.Queue(`DELETE FROM crmsync_push_queue WHERE person_id = $1`, m.merged)
+	}
+	if len(newIdents) > 0 {
+		kinds := make([]string, 0, len(newIdents))
+		values := make([]string, 0, len(newIdents))
+		pids := make([]int64, 0, len(newIdents))
+		for k, pid := range newIdents {
+			kinds = append(kinds, k[:1])
+			values = append(values, k[2:])
+			pids = append(pids, resolve(pid))
+		}
+		batch.Queue(`INSERT INTO crmsync_identity (kind, value, person_id)
+			SELECT k::"char", v, p FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(k, v, p)
+			ON CONFLICT (kind, value) DO UPDATE SET person_id = EXCLUDED.person_id`, kinds, values, pids)
+	}
+	if len(linkWrites) > 0 {
+		rids := make([]string, len(linkWrites))
+		pids := make([]int64, len(linkWrites))
+		bases := make([]string, len(linkWrites))
+		hs := make([]int64, len(linkWrites))
+		cts := make([]*time.Time, len(linkWrites))
+		for i, lw := range linkWrites {
+			rids[i], pids[i], bases[i], hs[i] = lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
+			if !lw.changedAt.IsZero() {
+				t := lw.changedAt
+				cts[i] = &t
+			}
+		}
+		batch.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, seen_at)
+			SELECT $1, r, p, b::jsonb, h, t, now() FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(r, p, b, h, t)
+			ON CONFLICT (connection_id, remote_id) DO UPDATE SET person_id = EXCLUDED.person_id, base = EXCLUDED.base,
+				base_hash = EXCLUDED.base_hash, remote_changed_at = EXCLUDED.remote_changed_at, seen_at = now(), deleted_at = NULL`,
+			c.ID, rids, pids, bases, hs, cts)
+	}
+	if !opts.NoQueue && len(touched) > 0 {
+		var qc []int16
+		var qp []int64
+		for pid := range touched {
+			for _, oc := range e.conns {
+				if oc.Writable() {
+					qc = append(qc, oc.ID)
+					qp = append(qp, resolve(pid))
+				}
+			}
+		}
+		batch.Queue(`INSERT INTO crmsync_push_queue (connection_id, person_id)
+			SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ON CONFLICT DO NOTHING`, qc, qp)
+	}
+	if batch.Len() > 0 {
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return stats, fmt.Errorf("write batch: %w", err)
+		}
+	}
+	if len(changes) > 0 {
+		hist := make([][]any, 0, len(changes))
+		for _, ch := range changes {
+			hist = append(hist, []any{resolve(ch.PersonID), string(ch.Field), nullable(ch.Old.String()), nullable(ch.New.String()), nullConn(ch.Conn), ch.At})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_change"},
+			[]string{"person_id", "field", "old_value", "new_value", "connection_id", "source_at"}, pgx.CopyFromRows(hist)); err != nil {
+			return stats, fmt.Errorf("write history: %w", err)
+		}
+	}
+	return stats, nil
+}
+
+type linkWrite struct {
+	remoteID  string
+	personID  int64
+	base      mapping.Person
+	hash      int64
+	changedAt time.Time
+}
+
+func nullConn(c int16) any {
+	if c == 0 {
+		return nil
+	}
+	return c
+}
+
+// projectHolds returns the fields of p in set.
+func projectHolds(set mapping.FieldSet, p *mapping.Person) mapping.Person {
+	var out mapping.Person
+	for _, f := range mapping.AllFields {
+		if set.Has(f) {
+			out.Set(f, p.Get(f))
+		}
+	}
+	return out
+}
+
+// MarkDeleted records that remote records of c were deleted: their links
+// become tombstones (the person is not created there again). With
+// propagate_deletes on c, the people are deleted canonically and queued, so
+// the other CRMs with a delete route delete them too. It returns the people
+// touched.
+func (e *Engine) MarkDeleted(ctx context.Context, c *Conn, remoteIDs []string) (int, error) {
+	if len(remoteIDs) == 0 {
+		return 0, nil
+	}
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("mark deleted in %s: %w", c.Name(), err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	rows, err := tx.Query(ctx, `UPDATE crmsync_link SET deleted_at = now()
+		WHERE connection_id = $1 AND remote_id = ANY($2) AND deleted_at IS NULL RETURNING person_id`, c.ID, remoteIDs)
+	if err != nil {
+		return 0, fmt.Errorf("mark deleted in %s: %w", c.Name(), err)
+	}
+	var pids []int64
+	for rows.Next() {
+		var pid int64
+		if err := rows.Scan(&pid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		pids = append(pids, pid)
+	}
+	rows.Close()
+	if c.Config.PropagateDeletes && len(pids) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE crmsync_person SET deleted_at = now(), version = version + 1 WHERE id = ANY($1) AND deleted_at IS NULL`, pids); err != nil {
+			return 0, fmt.Errorf("propagate delete: %w", err)
+		}
+		for _, oc := range e.conns {
+			if oc.ID != c.ID && oc.Caps.Delete {
+				if _, err := tx.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
+					SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, oc.ID, pids); err != nil {
+					return 0, fmt.Errorf("queue delete: %w", err)
+				}
+			}
+		}
+	}
+	return len(pids), tx.Commit(ctx)
+}

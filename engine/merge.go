@@ -1,0 +1,224 @@
+// Package engine is crmsync's sync engine: it matches CRM records to
+// canonical people by email and LinkedIn URL, merges their fields
+// field-by-field, plans the writes each CRM needs and pushes them, with echo
+// suppression, idempotent creates and skip reasons recorded once.
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// fieldIndex maps a field to its position in mapping.AllFields (and in the
+// provenance arrays).
+var fieldIndex = func() map[mapping.Field]int {
+	m := make(map[mapping.Field]int, len(mapping.AllFields))
+	for i, f := range mapping.AllFields {
+		m[f] = i
+	}
+	return m
+}()
+
+// nFields is the number of canonical fields.
+var nFields = len(mapping.AllFields)
+
+// Prov is the provenance of one field: the connection that set it (0: none)
+// and the change time that won.
+type Prov struct {
+	Conn int16
+	At   time.Time
+}
+
+// PersonState is a canonical person being worked on, with its provenance.
+type PersonState struct {
+	ID      int64
+	Person  mapping.Person
+	Prov    []Prov // len nFields, indexed like mapping.AllFields
+	Version int64
+	// New is true for a person created in this batch; Dirty when its fields
+	// changed.
+	New, Dirty bool
+}
+
+// FieldChange is one applied change, for history.
+type FieldChange struct {
+	PersonID int64
+	Field    mapping.Field
+	Old, New mapping.Value
+	Conn     int16
+	At       time.Time
+}
+
+// Project returns p as a CRM with caps would hold it: only the fields it
+// holds, lists cut to what it holds, a joined name split as the CRM splits
+// it. Comparing a link's base state with the projection of the canonical
+// person tells whether the record needs a write.
+func Project(caps providers.Capabilities, p mapping.Person) mapping.Person {
+	var out mapping.Person
+	for _, f := range mapping.AllFields {
+		if caps.Holds.Has(f) {
+			out.Set(f, p.Get(f))
+		}
+	}
+	if caps.MaxEmails > 0 && len(out.Emails) > caps.MaxEmails {
+		out.Emails = out.Emails[:caps.MaxEmails]
+	}
+	if caps.MaxPhones > 0 && len(out.Phones) > caps.MaxPhones {
+		out.Phones = out.Phones[:caps.MaxPhones]
+	}
+	if caps.JoinedName {
+		out.FirstName, out.LastName = mapping.SplitFullName(mapping.JoinName(out.FirstName, out.LastName))
+	}
+	return out
+}
+
+// unionList merges two lists as sets, keeping a's order (and so a's
+// primary) first, then b's new elements; elements compare with
+// mapping.Equal for field f.
+func unionList(f mapping.Field, a, b mapping.Value) mapping.Value {
+	out := slices.Clone(a)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			if mapping.Equal(f, mapping.Value{x}, mapping.Value{y}) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func isList(f mapping.Field) bool { return f == mapping.FieldEmails || f == mapping.FieldPhones }
+
+// Merger applies CRM records to canonical people.
+type Merger struct {
+	// Priority returns a connection's priority (ties go to the higher).
+	Priority func(conn int16) int
+}
+
+// Apply merges the values of rec, as seen in connection conn at time at, into
+// st. base is the link's base state (nil for a record never seen before):
+// only fields that differ from it are changes. holds lists the fields the
+// CRM holds. Rules: an empty value never erases a non-empty one; emails and
+// phones merge as sets with the primary kept; other fields go by
+// last-writer-wins on at, ties to the connection with the higher priority.
+func (m Merger) Apply(st *PersonState, rec *mapping.Person, base *mapping.Person, holds mapping.FieldSet, conn int16, at time.Time) []FieldChange {
+	var changes []FieldChange
+	for i, f := range mapping.AllFields {
+		if !holds.Has(f) {
+			continue
+		}
+		nv := rec.Get(f)
+		if nv.Empty() {
+			continue
+		}
+		if base != nil && mapping.Equal(f, nv, base.Get(f)) {
+			continue
+		}
+		cur := st.Person.Get(f)
+		var next mapping.Value
+		switch {
+		case isList(f):
+			next = unionList(f, cur, nv)
+			if mapping.Equal(f, next, cur) {
+				continue
+			}
+		case mapping.Equal(f, cur, nv):
+			continue
+		case cur.Empty():
+			next = nv
+		default:
+			p := st.Prov[i]
+			if at.Before(p.At) {
+				continue
+			}
+			if at.Equal(p.At) && m.prio(conn) <= m.prio(p.Conn) {
+				continue
+			}
+			next = nv
+		}
+		st.Person.Set(f, next)
+		st.Prov[i] = Prov{Conn: conn, At: at}
+		st.Dirty = true
+		changes = append(changes, FieldChange{PersonID: st.ID, Field: f, Old: cur, New: next, Conn: conn, At: at})
+	}
+	return changes
+}
+
+func (m Merger) prio(conn int16) int {
+	if m.Priority == nil || conn == 0 {
+		return -1 << 31
+	}
+	return m.Priority(conn)
+}
+
+// Fold merges person b into survivor a: every field of b fills or wins over
+// a's by the same rules as Apply (using b's provenance), lists union.
+func (m Merger) Fold(a, b *PersonState) []FieldChange {
+	var changes []FieldChange
+	for i, f := range mapping.AllFields {
+		nv := b.Person.Get(f)
+		if nv.Empty() {
+			continue
+		}
+		cur := a.Person.Get(f)
+		var next mapping.Value
+		switch {
+		case isList(f):
+			next = unionList(f, cur, nv)
+			if mapping.Equal(f, next, cur) {
+				continue
+			}
+		case mapping.Equal(f, cur, nv):
+			continue
+		case cur.Empty():
+			next = nv
+		default:
+			pa, pb := a.Prov[i], b.Prov[i]
+			if pb.At.Before(pa.At) || (pb.At.Equal(pa.At) && m.prio(pb.Conn) <= m.prio(pa.Conn)) {
+				continue
+			}
+			next = nv
+		}
+		a.Person.Set(f, next)
+		a.Prov[i] = b.Prov[i]
+		a.Dirty = true
+		changes = append(changes, FieldChange{PersonID: a.ID, Field: f, Old: cur, New: next, Conn: b.Prov[i].Conn, At: b.Prov[i].At})
+	}
+	return changes
+}
+
+// Identities returns the identity keys of p: each valid normalized email
+// ("e:" prefix) and the canonical LinkedIn URL ("l:").
+func Identities(p *mapping.Person) []string {
+	var out []string
+	for _, e := range p.Emails {
+		if n, err := mapping.NormalizeEmail(e); err == nil {
+			out = append(out, "e:"+n)
+		}
+	}
+	if p.LinkedIn != "" {
+		if n, err := mapping.NormalizeLinkedIn(p.LinkedIn); err == nil {
+			out = append(out, "l:"+n)
+		}
+	}
+	return out
+}
+
+// Diff lists the fields of set where desired differs from base.
+func Diff(set mapping.FieldSet, base, desired *mapping.Person) []mapping.Field {
+	var out []mapping.Field
+	for _, f := range mapping.AllFields {
+		if set.Has(f) && !mapping.Equal(f, base.Get(f), desired.Get(f)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

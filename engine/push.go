@@ -1,0 +1,655 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// OpKind is the kind of a planned write.
+type OpKind string
+
+// The write kinds.
+const (
+	OpCreate   OpKind = "create"
+	OpUpdate   OpKind = "update"
+	OpDelete   OpKind = "delete"
+	OpPipeline OpKind = "pipeline"
+)
+
+// Op is one planned write to one CRM, or a skip with its reason.
+type Op struct {
+	Kind     OpKind
+	PersonID int64
+	Version  int64
+	// RemoteID is the record written (updates, deletes).
+	RemoteID string
+	// Base is the link's base state (updates, deletes).
+	Base mapping.Person
+	// Desired is the person as this CRM should hold it.
+	Desired mapping.Person
+	// Fields lists the fields that differ (updates).
+	Fields []mapping.Field
+	// Skip, when set, is why this write is not made.
+	Skip string
+	// FindFirst is set for a create that may already have happened.
+	FindFirst bool
+	// Defer is set when the op must wait (a create to a CRM that cannot be
+	// searched, until its next listing).
+	Defer bool
+	// Source and SourceAt are the connection and time of the person's latest
+	// change (for the propagation-lag metric).
+	Source   int16
+	SourceAt time.Time
+}
+
+// Lag is one write's propagation lag from the change's source.
+type Lag struct {
+	Source  string
+	Seconds float64
+}
+
+// PushStats counts what a push batch did.
+type PushStats struct {
+	Creates, Updates, Deletes, Adopted, Skips, Failures int
+	// RetryAfter is set when the CRM rate-limited the batch.
+	RetryAfter time.Duration
+	// Retryable is the last retryable error (the batch left work queued).
+	Retryable error
+	// Remaining is how many queued people were left for later.
+	Remaining int
+	// Lags are the propagation lags of the writes made.
+	Lags []Lag
+}
+
+type personLinks struct {
+	st      *PersonState
+	deleted bool
+	live    []liveLink
+	tomb    bool
+	pending *time.Time
+}
+
+type liveLink struct {
+	remoteID string
+	base     *mapping.Person
+	synced   int64
+}
+
+// Plan returns the writes connection c needs for the given people (already
+// loaded). It is pure: no CRM call, no database write.
+func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
+	st := pl.st
+	desired := Project(c.Caps, st.Person)
+	var ops []Op
+	if pl.deleted {
+		for _, l := range pl.live {
+			if !c.Caps.Delete {
+				ops = append(ops, Op{Kind: OpDelete, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID,
+					Skip: fmt.Sprintf("%s has no delete route", c.Config.Provider)})
+				continue
+			}
+			ops = append(ops, Op{Kind: OpDelete, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Base: *l.base})
+		}
+		return ops
+	}
+	if len(pl.live) == 0 {
+		if pl.tomb || !c.Writable() {
+			return nil
+		}
+		op := Op{Kind: OpCreate, PersonID: st.ID, Version: st.Version, Desired: desired}
+		if reason := e.createBlocker(c, &st.Person); reason != "" {
+			op.Skip = reason
+			return []Op{op}
+		}
+		if pl.pending != nil {
+			switch {
+			case (c.Caps.FindByEmail && len(st.Person.Emails) > 0) || (c.Caps.FindByLinkedIn && st.Person.LinkedIn != ""):
+				op.FindFirst = true
+			case lastListing.After(*pl.pending):
+				// A listing taken after the lost create would have linked it.
+			default:
+				op.Defer = true
+			}
+		}
+		return []Op{op}
+	}
+	for _, l := range pl.live {
+		if l.synced >= st.Version {
+			continue
+		}
+		fields := Diff(c.Caps.Updates, l.base, &desired)
+		fields = nonEmpty(fields, &desired)
+		if ro := nonEmpty(Diff(c.Caps.Holds&^c.Caps.Updates, l.base, &desired), &desired); len(ro) > 0 {
+			ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Fields: ro,
+				Skip: fmt.Sprintf("%s cannot write %s", c.Config.Provider, joinFields(ro))})
+		}
+		if len(fields) > 0 {
+			if reason := e.requiredBlocker(c, &st.Person); reason != "" {
+				ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Fields: fields, Skip: reason})
+				continue
+			}
+			ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Base: *l.base, Desired: desired, Fields: fields})
+		} else {
+			// Nothing to write: only advance synced_version.
+			ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Base: *l.base})
+		}
+	}
+	return ops
+}
+
+func nonEmpty(fields []mapping.Field, p *mapping.Person) []mapping.Field {
+	out := fields[:0:0]
+	for _, f := range fields {
+		if !p.Get(f).Empty() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func joinFields(fs []mapping.Field) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ", ")
+}
+
+// createBlocker says why p cannot be created in c, or "".
+func (e *Engine) createBlocker(c *Conn, p *mapping.Person) string {
+	if len(Identities(p)) == 0 {
+		return "no email or LinkedIn URL to match on: not propagated, to avoid duplicates"
+	}
+	if r := e.requiredBlocker(c, p); r != "" {
+		return r
+	}
+	if len(c.Caps.RequireOneOf) > 0 {
+		ok := false
+		for _, f := range c.Caps.RequireOneOf {
+			if !p.Get(f).Empty() {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Sprintf("%s requires one of %s", c.Config.Provider, joinFields(c.Caps.RequireOneOf))
+		}
+	}
+	return ""
+}
+
+func (e *Engine) requiredBlocker(c *Conn, p *mapping.Person) string {
+	var missing []mapping.Field
+	for _, f := range c.Caps.Required {
+		if p.Get(f).Empty() {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("%s requires %s", c.Config.Provider, joinFields(missing))
+	}
+	return ""
+}
+
+// opResult is what executing one op gave.
+type opResult struct {
+	op       Op
+	err      error
+	rec      *providers.Record // created / updated / adopted record
+	adopted  bool
+	newBase  mapping.Person
+	skip     string
+	deferred bool
+}
+
+// PushOptions tune a push batch.
+type PushOptions struct {
+	// Limit is the most people to take from the queue (default BatchSize).
+	Limit int
+	// DryRun plans without calling the CRM or writing anything; the ops
+	// are returned through OnOp.
+	DryRun bool
+	// OnOp, when set, receives every planned op.
+	OnOp func(c *Conn, op Op)
+}
+
+// PushBatch takes up to opts.Limit people queued for connection c, plans
+// their writes, makes them (concurrently, PushConcurrency at a time), and
+// records the outcome: new links and base states, skips once with their
+// reason, failures. Queue rows are claimed with SKIP LOCKED inside one
+// transaction, so a worker killed mid-batch hands them back when its
+// connection drops.
+func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (PushStats, error) {
+	var stats PushStats
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = e.BatchSize
+	}
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("push %s: begin: %w", c.Name(), err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	rows, err := tx.Query(ctx, `SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1
+		ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED`, c.ID, limit)
+	if err != nil {
+		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
+	}
+	if len(pids) == 0 {
+		return stats, nil
+	}
+	ops, err := e.planBatch(ctx, tx, c, pids)
+	if err != nil {
+		return stats, fmt.Errorf("push %s: %w", c.Name(), err)
+	}
+	if opts.OnOp != nil {
+		for _, op := range ops {
+			opts.OnOp(c, op)
+		}
+	}
+	if opts.DryRun {
+		return stats, nil
+	}
+
+	// Creates are marked pending, committed before the CRM is called, so that
+	// a retry after a crash looks the person up before creating again.
+	var pendingIDs []int64
+	for _, op := range ops {
+		if op.Kind == OpCreate && op.Skip == "" && !op.Defer && !op.FindFirst {
+			pendingIDs = append(pendingIDs, op.PersonID)
+		}
+	}
+	if len(pendingIDs) > 0 {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id)
+			SELECT $1, unnest($2::bigint[]) ON CONFLICT (connection_id, person_id) DO UPDATE SET attempted_at = now()`, c.ID, pendingIDs); err != nil {
+			return stats, fmt.Errorf("push %s: mark pending creates: %w", c.Name(), err)
+		}
+	}
+
+	results := e.execute(ctx, c, ops)
+
+	done := map[int64]bool{}
+	for _, pid := range pids {
+		done[pid] = true
+	}
+	batch := &pgx.Batch{}
+	for _, r := range results {
+		op := r.op
+		switch {
+		case r.deferred:
+			done[op.PersonID] = false
+			stats.Remaining++
+		case r.skip != "":
+			stats.Skips++
+			e.queueOutcome(batch, c, op, "skipped", r.skip)
+			if op.Kind == OpUpdate {
+				// Nothing else to write for this version.
+				batch.Queue(`UPDATE crmsync_link SET synced_version = greatest(synced_version, $3)
+					WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID, op.Version)
+			}
+		case r.err != nil:
+			class := providers.ClassOf(r.err)
+			switch class {
+			case providers.ClassRateLimited:
+				var pe *providers.Error
+				if errors.As(r.err, &pe) && pe.RetryAfter > stats.RetryAfter {
+					stats.RetryAfter = pe.RetryAfter
+				}
+				if stats.RetryAfter == 0 {
+					stats.RetryAfter = time.Second
+				}
+				done[op.PersonID] = false
+				stats.Remaining++
+			case providers.ClassRetryable:
+				stats.Retryable = r.err
+				done[op.PersonID] = false
+				stats.Remaining++
+			case providers.ClassNotFound:
+				if op.RemoteID != "" {
+					// Gone from the CRM: the link becomes a tombstone.
+					batch.Queue(`UPDATE crmsync_link SET deleted_at = now() WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID)
+				}
+			default:
+				stats.Failures++
+				e.queueOutcome(batch, c, op, "failed", r.err.Error())
+				if op.Kind == OpUpdate {
+					batch.Queue(`UPDATE crmsync_link SET synced_version = greatest(synced_version, $3)
+						WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID, op.Version)
+				}
+				e.logger.WarnContext(ctx, "write failed", slog.String("connection", c.Name()), slog.String("kind", string(op.Kind)),
+					slog.Int64("person", op.PersonID), slog.String("error", r.err.Error()))
+			}
+		default:
+			if sc, ok := e.byID[op.Source]; ok && sc.ID != c.ID && !op.SourceAt.IsZero() && (op.Kind != OpUpdate || len(op.Fields) > 0) {
+				stats.Lags = append(stats.Lags, Lag{Source: sc.Name(), Seconds: time.Since(op.SourceAt).Seconds()})
+			}
+			switch op.Kind {
+			case OpCreate:
+				if r.adopted {
+					stats.Adopted++
+				} else {
+					stats.Creates++
+					batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'create', 1)
+						ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
+				}
+				e.queueLink(batch, c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
+				batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = $2`, c.ID, op.PersonID)
+			case OpUpdate:
+				if len(op.Fields) > 0 {
+					stats.Updates++
+					batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'update', 1)
+						ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
+				}
+				var changedAt time.Time
+				if r.rec != nil {
+					changedAt = r.rec.ChangedAt
+				}
+				e.queueLink(batch, c, op.RemoteID, op.PersonID, &r.newBase, op.Version, changedAt)
+			case OpDelete:
+				stats.Deletes++
+				batch.Queue(`UPDATE crmsync_link SET deleted_at = now() WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID)
+				batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'delete', 1)
+					ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
+			}
+		}
+	}
+	var finished []int64
+	for pid, ok := range done {
+		if ok {
+			finished = append(finished, pid)
+		}
+	}
+	if n := stats.Creates + stats.Updates + stats.Deletes; n > 0 {
+		batch.Queue(`INSERT INTO crmsync_write_minute (connection_id, minute, count) VALUES ($1, date_trunc('minute', now()), $2)
+			ON CONFLICT (connection_id, minute) DO UPDATE SET count = crmsync_write_minute.count + EXCLUDED.count`, c.ID, n)
+	}
+	if len(finished) > 0 {
+		batch.Queue(`DELETE FROM crmsync_push_queue WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, finished)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return stats, fmt.Errorf("push %s: record results: %w", c.Name(), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return stats, fmt.Errorf("push %s: commit: %w", c.Name(), err)
+	}
+	return stats, nil
+}
+
+func (e *Engine) queueOutcome(b *pgx.Batch, c *Conn, op Op, outcome, reason string) {
+	if len(reason) > 1000 {
+		reason = reason[:1000]
+	}
+	b.Queue(`INSERT INTO crmsync_write_outcome (connection_id, person_id, kind, outcome, reason, person_version)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (connection_id, person_id, kind, reason) DO UPDATE SET
+			count = crmsync_write_outcome.count + CASE WHEN crmsync_write_outcome.person_version < EXCLUDED.person_version THEN 1 ELSE 0 END,
+			person_version = greatest(crmsync_write_outcome.person_version, EXCLUDED.person_version),
+			last_at = now()`, c.ID, op.PersonID, string(op.Kind), outcome, reason, op.Version)
+}
+
+func (e *Engine) queueLink(b *pgx.Batch, c *Conn, remoteID string, pid int64, base *mapping.Person, version int64, changedAt time.Time) {
+	var ct *time.Time
+	if !changedAt.IsZero() {
+		ct = &changedAt
+	}
+	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version)
+		VALUES ($1, $2, (SELECT coalesce(merged_into, id) FROM crmsync_person WHERE id = $3), $4, $5, $6, $7)
+		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
+			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
+			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL`,
+		c.ID, remoteID, pid, encodeBase(base), int64(mapping.Hash(base, c.Caps.Holds)), ct, version)
+}
+
+// planBatch loads the people, their links in c and pending creates, and
+// plans.
+func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64) ([]Op, error) {
+	people, err := loadPeople(ctx, tx, pids)
+	if err != nil {
+		return nil, err
+	}
+	byPerson := make(map[int64]*personLinks, len(pids))
+	rows, err := tx.Query(ctx, `SELECT id, merged_into IS NOT NULL, deleted_at IS NOT NULL FROM crmsync_person WHERE id = ANY($1)`, pids)
+	if err != nil {
+		return nil, fmt.Errorf("load people state: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var merged, deleted bool
+		if err := rows.Scan(&id, &merged, &deleted); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if merged || people[id] == nil {
+			continue
+		}
+		byPerson[id] = &personLinks{st: people[id], deleted: deleted}
+	}
+	rows.Close()
+	rows, err = tx.Query(ctx, `SELECT person_id, remote_id, base, synced_version, deleted_at IS NOT NULL FROM crmsync_link
+		WHERE connection_id = $1 AND person_id = ANY($2) ORDER BY remote_id`, c.ID, pids)
+	if err != nil {
+		return nil, fmt.Errorf("load links: %w", err)
+	}
+	for rows.Next() {
+		var pid, synced int64
+		var rid string
+		var raw []byte
+		var deleted bool
+		if err := rows.Scan(&pid, &rid, &raw, &synced, &deleted); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		pl := byPerson[pid]
+		if pl == nil {
+			continue
+		}
+		if deleted {
+			pl.tomb = true
+			continue
+		}
+		base, err := decodeBase(raw)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		pl.live = append(pl.live, liveLink{remoteID: rid, base: base, synced: synced})
+	}
+	rows.Close()
+	rows, err = tx.Query(ctx, `SELECT person_id, attempted_at FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, pids)
+	if err != nil {
+		return nil, fmt.Errorf("load pending creates: %w", err)
+	}
+	for rows.Next() {
+		var pid int64
+		var at time.Time
+		if err := rows.Scan(&pid, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if pl := byPerson[pid]; pl != nil {
+			pl.pending = &at
+		}
+	}
+	rows.Close()
+	var lastListing time.Time
+	_ = tx.QueryRow(ctx, `SELECT coalesce(last_poll_ok_at, 'epoch') FROM crmsync_sync_state WHERE connection_id = $1`, c.ID).Scan(&lastListing)
+
+	var ops []Op
+	for _, pid := range pids {
+		pl := byPerson[pid]
+		if pl == nil {
+			continue
+		}
+		var src Prov
+		for _, pv := range pl.st.Prov {
+			if pv.At.After(src.At) {
+				src = pv
+			}
+		}
+		for _, op := range e.plan(c, pl, lastListing) {
+			op.Source, op.SourceAt = src.Conn, src.At
+			ops = append(ops, op)
+		}
+	}
+	return ops, nil
+}
+
+// execute runs the ops against the CRM, PushConcurrency at a time. After a
+// 429 it starts no new call.
+func (e *Engine) execute(ctx context.Context, c *Conn, ops []Op) []opResult {
+	results := make([]opResult, len(ops))
+	sem := make(chan struct{}, max(1, e.PushConcurrency))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	limited := false
+	for i, op := range ops {
+		results[i].op = op
+		if op.Skip != "" {
+			results[i].skip = op.Skip
+			continue
+		}
+		if op.Defer {
+			results[i].deferred = true
+			continue
+		}
+		if op.Kind == OpUpdate && len(op.Fields) == 0 {
+			results[i].newBase = op.Base
+			continue
+		}
+		sem <- struct{}{}
+		mu.Lock()
+		stop := limited
+		mu.Unlock()
+		if stop {
+			<-sem
+			results[i].err = &providers.Error{Class: providers.ClassRateLimited, Op: "push", Message: "not attempted after a 429"}
+			continue
+		}
+		wg.Add(1)
+		go func(r *opResult) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e.executeOne(ctx, c, r)
+			if r.err != nil && providers.ClassOf(r.err) == providers.ClassRateLimited {
+				mu.Lock()
+				limited = true
+				mu.Unlock()
+			}
+		}(&results[i])
+	}
+	wg.Wait()
+	return results
+}
+
+func (e *Engine) executeOne(ctx context.Context, c *Conn, r *opResult) {
+	op := r.op
+	p := c.Provider
+	switch op.Kind {
+	case OpCreate:
+		if op.FindFirst {
+			if rec, err := e.find(ctx, c, &op.Desired); err != nil {
+				r.err = err
+				return
+			} else if rec != nil {
+				r.rec, r.adopted = rec, true
+				r.newBase = projectHolds(c.Caps.Holds, &rec.Person)
+				return
+			}
+		}
+		rec, err := p.Create(ctx, op.Desired)
+		if err != nil && providers.ClassOf(err) == providers.ClassConflict {
+			// The CRM already has this person (a lost reply, or a human
+			// typed it): adopt the record it has.
+			found, ferr := e.find(ctx, c, &op.Desired)
+			if ferr == nil && found != nil {
+				r.rec, r.adopted = found, true
+				r.newBase = projectHolds(c.Caps.Holds, &found.Person)
+				return
+			}
+		}
+		if err != nil {
+			if providers.ClassOf(err) == providers.ClassValidation {
+				r.skip = "rejected by " + c.Config.Provider + ": " + err.Error()
+				return
+			}
+			r.err = err
+			return
+		}
+		r.rec = &rec
+		r.newBase = e.writtenBase(c, &rec.Person, &op.Desired, c.Caps.Creates)
+	case OpUpdate:
+		rec, err := p.Update(ctx, op.RemoteID, op.Base, op.Desired)
+		if err != nil {
+			if providers.ClassOf(err) == providers.ClassValidation || providers.ClassOf(err) == providers.ClassUnsupported {
+				r.skip = "rejected by " + c.Config.Provider + ": " + err.Error()
+				return
+			}
+			r.err = err
+			return
+		}
+		r.rec = &rec
+		r.newBase = e.writtenBase(c, &rec.Person, &op.Desired, c.Caps.Updates)
+		for _, f := range mapping.AllFields {
+			// Fields the answer does not carry keep their base value.
+			if c.Caps.Holds.Has(f) && !c.Caps.Updates.Has(f) && rec.Person.Get(f).Empty() {
+				r.newBase.Set(f, op.Base.Get(f))
+			}
+		}
+	case OpDelete:
+		if err := p.Delete(ctx, op.RemoteID, op.Base); err != nil && providers.ClassOf(err) != providers.ClassNotFound {
+			r.err = err
+		}
+	}
+}
+
+// writtenBase is the base state after a successful write: what the CRM
+// answered for the fields it holds, and for fields it takes but never shows
+// (write-only), what was written.
+func (e *Engine) writtenBase(c *Conn, answered, desired *mapping.Person, written mapping.FieldSet) mapping.Person {
+	nb := projectHolds(c.Caps.Holds, answered)
+	for _, f := range mapping.AllFields {
+		v := nb.Get(f)
+		if written.Has(f) && (!c.Caps.Holds.Has(f) || v.Empty()) {
+			nb.Set(f, desired.Get(f))
+		}
+	}
+	return nb
+}
+
+// find looks a person up in c by each email, then LinkedIn.
+func (e *Engine) find(ctx context.Context, c *Conn, p *mapping.Person) (*providers.Record, error) {
+	if c.Caps.FindByEmail {
+		for _, em := range p.Emails {
+			recs, err := c.Provider.FindByEmail(ctx, em)
+			if err != nil {
+				return nil, fmt.Errorf("find %s by email: %w", c.Name(), err)
+			}
+			if len(recs) > 0 {
+				return &recs[0], nil
+			}
+		}
+	}
+	if c.Caps.FindByLinkedIn && p.LinkedIn != "" {
+		recs, err := c.Provider.FindByLinkedIn(ctx, p.LinkedIn)
+		if err != nil {
+			return nil, fmt.Errorf("find %s by LinkedIn: %w", c.Name(), err)
+		}
+		if len(recs) > 0 {
+			return &recs[0], nil
+		}
+	}
+	return nil, nil
+}

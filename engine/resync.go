@@ -1,0 +1,224 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/crmsync/crmsync/providers"
+)
+
+// Run is one resync run and its progress.
+type Run struct {
+	ID          int64
+	Connections []string
+	DryRun      bool
+	State       string
+	Error       string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	Progress    []RunProgress
+}
+
+// RunProgress is a run's progress in one connection.
+type RunProgress struct {
+	Connection string
+	Listed     int64
+	ListDone   bool
+	Creates    int64
+	Updates    int64
+	Skips      int64
+	Failures   int64
+	Queued     int64
+}
+
+// ErrRunActive is returned by StartRun when a run is already pending or
+// running; the run returned is that one.
+var ErrRunActive = errors.New("a resync run is already active")
+
+// StartRun records a new resync run of the named connections (all when
+// none). When one is active already, it returns that run and ErrRunActive.
+func (e *Engine) StartRun(ctx context.Context, names []string) (int64, error) {
+	if len(names) == 0 {
+		for _, c := range e.conns {
+			names = append(names, c.Name())
+		}
+	}
+	for _, n := range names {
+		if _, ok := e.byName[n]; !ok {
+			return 0, fmt.Errorf("start resync: unknown connection %q", n)
+		}
+	}
+	var id int64
+	err := e.pool.QueryRow(ctx, `INSERT INTO crmsync_resync_run (connections) VALUES ($1) RETURNING id`, names).Scan(&id)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if err := e.pool.QueryRow(ctx, `SELECT id FROM crmsync_resync_run WHERE state IN ('pending','ingesting','pushing')`).Scan(&id); err != nil {
+			return 0, fmt.Errorf("start resync: find active run: %w", err)
+		}
+		return id, ErrRunActive
+	}
+	if err != nil {
+		return 0, fmt.Errorf("start resync: %w", err)
+	}
+	for _, n := range names {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_resync_progress (run_id, connection_id) VALUES ($1, $2)`, id, e.byName[n].ID); err != nil {
+			return 0, fmt.Errorf("start resync: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// GetRun reads a run and its progress; id 0 means the latest run.
+func (e *Engine) GetRun(ctx context.Context, id int64) (*Run, error) {
+	r := &Run{}
+	q := `SELECT id, connections, dry_run, state, coalesce(error,''), created_at, started_at, finished_at FROM crmsync_resync_run `
+	var row pgx.Row
+	if id == 0 {
+		row = e.pool.QueryRow(ctx, q+`ORDER BY id DESC LIMIT 1`)
+	} else {
+		row = e.pool.QueryRow(ctx, q+`WHERE id = $1`, id)
+	}
+	if err := row.Scan(&r.ID, &r.Connections, &r.DryRun, &r.State, &r.Error, &r.CreatedAt, &r.StartedAt, &r.FinishedAt); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	rows, err := e.pool.Query(ctx, `SELECT c.name, p.listed, p.list_done, p.creates, p.updates, p.skips, p.failures,
+		(SELECT count(*) FROM crmsync_push_queue q WHERE q.connection_id = p.connection_id)
+		FROM crmsync_resync_progress p JOIN crmsync_connection c ON c.id = p.connection_id WHERE p.run_id = $1 ORDER BY c.name`, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read run progress: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p RunProgress
+		if err := rows.Scan(&p.Connection, &p.Listed, &p.ListDone, &p.Creates, &p.Updates, &p.Skips, &p.Failures, &p.Queued); err != nil {
+			return nil, err
+		}
+		r.Progress = append(r.Progress, p)
+	}
+	return r, rows.Err()
+}
+
+// SetRunState moves a run to state (ingesting, pushing, completed, failed).
+func (e *Engine) SetRunState(ctx context.Context, id int64, state, errMsg string) error {
+	_, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_run SET state = $2, error = nullif($3, ''),
+		started_at = CASE WHEN $2 = 'ingesting' THEN coalesce(started_at, now()) ELSE started_at END,
+		finished_at = CASE WHEN $2 IN ('completed', 'failed') THEN now() ELSE finished_at END
+		WHERE id = $1`, id, state, errMsg)
+	if err != nil {
+		return fmt.Errorf("set run %d state %s: %w", id, state, err)
+	}
+	return nil
+}
+
+// ListForRun streams every record of c into the canonical store for run id
+// (no pushes are queued: the run queues everyone once all listings are in).
+func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestStats, error) {
+	var stats IngestStats
+	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET listed = 0, list_done = false WHERE run_id = $1 AND connection_id = $2`, runID, c.ID); err != nil {
+		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+	}
+	batch := make([]providers.Record, 0, e.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		st, err := e.Ingest(ctx, c, batch, IngestOptions{NoQueue: true})
+		if err != nil {
+			return err
+		}
+		stats.Add(st)
+		if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET listed = listed + $3 WHERE run_id = $1 AND connection_id = $2`,
+			runID, c.ID, len(batch)); err != nil {
+			return fmt.Errorf("record progress: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	start := time.Now()
+	for rec, err := range c.Provider.List(ctx) {
+		if err != nil {
+			return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+		}
+		batch = append(batch, rec)
+		if len(batch) >= e.BatchSize {
+			if err := flush(); err != nil {
+				return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET list_done = true WHERE run_id = $1 AND connection_id = $2`, runID, c.ID); err != nil {
+		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+	}
+	// A complete listing counts as a poll for pending creates.
+	if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_sync_state (connection_id, last_poll_ok_at) VALUES ($1, $2)
+		ON CONFLICT (connection_id) DO UPDATE SET last_poll_ok_at = greatest(crmsync_sync_state.last_poll_ok_at, $2)`, c.ID, start); err != nil {
+		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+	}
+	return stats, nil
+}
+
+// QueueAll queues every live person for a push check in every writable
+// connection of the run.
+func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
+	_, err := e.pool.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
+		SELECT c.id, p.id FROM crmsync_person p
+		CROSS JOIN crmsync_connection c
+		WHERE p.merged_into IS NULL AND p.deleted_at IS NULL AND c.id = ANY($1)
+		ON CONFLICT DO NOTHING`, e.writableIDs())
+	if err != nil {
+		return fmt.Errorf("queue all for run %d: %w", runID, err)
+	}
+	return nil
+}
+
+func (e *Engine) writableIDs() []int16 {
+	var ids []int16
+	for _, c := range e.conns {
+		if c.Writable() {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// RecordRunPush adds a push batch's counts to the active run's progress.
+func (e *Engine) RecordRunPush(ctx context.Context, c *Conn, st PushStats) error {
+	if st.Creates+st.Adopted+st.Updates+st.Skips+st.Failures == 0 {
+		return nil
+	}
+	_, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET creates = creates + $2, updates = updates + $3,
+		skips = skips + $4, failures = failures + $5
+		WHERE connection_id = $1 AND run_id = (SELECT id FROM crmsync_resync_run WHERE state = 'pushing')`,
+		c.ID, st.Creates+st.Adopted, st.Updates, st.Skips, st.Failures)
+	if err != nil {
+		return fmt.Errorf("record run progress: %w", err)
+	}
+	return nil
+}
+
+// QueueLen returns how many people are queued for c.
+func (e *Engine) QueueLen(ctx context.Context, c *Conn) (int64, error) {
+	var n int64
+	err := e.pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1`, c.ID).Scan(&n)
+	return n, err
+}
+
+// Ingesting reports whether a resync run is in its listing phase (pushes
+// wait, so that nothing is created in a CRM whose listing is not in yet).
+func (e *Engine) Ingesting(ctx context.Context) (bool, error) {
+	var b bool
+	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state IN ('pending', 'ingesting'))`).Scan(&b)
+	return b, err
+}

@@ -1,0 +1,185 @@
+// Package verify checks convergence from the CRMs' own state (the
+// simulators' snapshots), not from crmsync's database: every person is in
+// every CRM that can hold them, exactly once, with equal values.
+package verify
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/crmsync/crmsync/engine"
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// CRM is one CRM to check.
+type CRM struct {
+	Name string
+	Caps providers.Capabilities
+	Sim  providers.Simulator
+	// CanHold, when set, refines Caps' required fields (formats such as
+	// Epixel's phone rule).
+	CanHold func(p mapping.Person) bool
+}
+
+// Report is the outcome of a check.
+type Report struct {
+	// People is the number of distinct people across all CRMs (records
+	// grouped by shared email or LinkedIn URL).
+	People int
+	// PerCRM holds per-CRM counts, by CRM name.
+	PerCRM map[string]*CRMReport
+	// Converged is true when no CRM misses a person it can hold.
+	Converged bool
+}
+
+// CRMReport counts one CRM.
+type CRMReport struct {
+	Records int
+	// People is how many distinct people the CRM holds.
+	People int
+	// CanHold is how many people the CRM can hold.
+	CanHold int
+	// Missing lists people (by an identity) the CRM can hold but lacks.
+	Missing []string
+	// Duplicates counts people held more than once.
+	Duplicates int
+}
+
+// Check groups the records of all CRMs into people by identity and reports
+// who is missing where. A person counts as holdable by a CRM when it has an
+// identity and the merged values meet the CRM's required fields.
+func Check(crms []CRM) *Report {
+	uf := newUF()
+	type rec struct {
+		crm int
+		p   mapping.Person
+		key string
+	}
+	var recs []rec
+	for i, c := range crms {
+		for _, r := range c.Sim.Snapshot() {
+			ids := engine.Identities(&r.Person)
+			key := fmt.Sprintf("%s#%s", c.Name, r.ID)
+			uf.add(key)
+			for _, id := range ids {
+				uf.union(key, id)
+			}
+			recs = append(recs, rec{crm: i, p: r.Person, key: key})
+		}
+	}
+	groups := map[string][]rec{}
+	for _, r := range recs {
+		root := uf.find(r.key)
+		groups[root] = append(groups[root], r)
+	}
+	rep := &Report{PerCRM: map[string]*CRMReport{}, Converged: true}
+	for _, c := range crms {
+		rep.PerCRM[c.Name] = &CRMReport{}
+	}
+	for _, g := range groups {
+		merged := mapping.Person{}
+		counts := make([]int, len(crms))
+		for _, r := range g {
+			counts[r.crm]++
+			for _, f := range mapping.AllFields {
+				if merged.Get(f).Empty() {
+					merged.Set(f, r.p.Get(f))
+				}
+			}
+		}
+		ids := engine.Identities(&merged)
+		if len(ids) == 0 {
+			continue // a person with no identity is never propagated
+		}
+		rep.People++
+		for i, c := range crms {
+			cr := rep.PerCRM[c.Name]
+			cr.Records += counts[i]
+			if counts[i] > 0 {
+				cr.People++
+			}
+			if counts[i] > 1 {
+				cr.Duplicates++
+			}
+			if c.Caps.Creates == 0 && counts[i] == 0 {
+				continue
+			}
+			if !canHold(c.Caps, &merged) || (c.CanHold != nil && !c.CanHold(merged)) {
+				continue
+			}
+			cr.CanHold++
+			if counts[i] == 0 {
+				cr.Missing = append(cr.Missing, ids[0])
+				rep.Converged = false
+			}
+		}
+	}
+	for _, cr := range rep.PerCRM {
+		sort.Strings(cr.Missing)
+	}
+	return rep
+}
+
+func canHold(caps providers.Capabilities, p *mapping.Person) bool {
+	for _, f := range caps.Required {
+		if p.Get(f).Empty() {
+			return false
+		}
+	}
+	if len(caps.RequireOneOf) > 0 {
+		ok := false
+		for _, f := range caps.RequireOneOf {
+			if !p.Get(f).Empty() {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// String renders the report as a table.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d distinct people; converged: %v\n", r.People, r.Converged)
+	names := make([]string, 0, len(r.PerCRM))
+	for n := range r.PerCRM {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := r.PerCRM[n]
+		fmt.Fprintf(&b, "  %-10s records %6d  people %6d  can hold %6d  missing %d  duplicated %d\n", n, c.Records, c.People, c.CanHold, len(c.Missing), c.Duplicates)
+	}
+	return b.String()
+}
+
+type uf struct{ parent map[string]string }
+
+func newUF() *uf { return &uf{parent: map[string]string{}} }
+
+func (u *uf) add(x string) {
+	if _, ok := u.parent[x]; !ok {
+		u.parent[x] = x
+	}
+}
+
+func (u *uf) find(x string) string {
+	u.add(x)
+	for u.parent[x] != x {
+		u.parent[x] = u.parent[u.parent[x]]
+		x = u.parent[x]
+	}
+	return x
+}
+
+func (u *uf) union(a, b string) {
+	ra, rb := u.find(a), u.find(b)
+	if ra != rb {
+		u.parent[ra] = rb
+	}
+}

@@ -1,0 +1,451 @@
+// Package jobs holds crmsync's River job args and workers: the periodic poll
+// of each connection, the push of queued writes, and the full resync with its
+// listing jobs. Each connection has its own queue, so a slow CRM does not
+// hold the others back.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/crmsync/crmsync/engine"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// AdminQueue runs the resync coordinator.
+const AdminQueue = "admin"
+
+// Timeouts. RescueStuckJobsAfter is short so that the jobs of a worker
+// killed with kill -9 run again within a few minutes, and longer than every
+// job timeout so that no running job is rescued.
+const (
+	PollTimeout          = 150 * time.Second
+	ListTimeout          = 150 * time.Second
+	PushTimeout          = 60 * time.Second
+	RescueStuckJobsAfter = 170 * time.Second
+	// pushSlice is how long one push job drains its queue before handing
+	// over to a fresh job.
+	pushSlice = 20 * time.Second
+)
+
+// QueueFor names the queue of a connection.
+func QueueFor(conn string) string { return "conn_" + conn }
+
+// uniqueNotCompleted makes a job unique among jobs not yet finished, so a
+// new one can be inserted as soon as the previous one completed.
+var uniqueNotCompleted = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// uniqueWaiting makes a job unique among jobs waiting to run (a running one
+// does not block a new one).
+var uniqueWaiting = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled,
+}
+
+// PollArgs polls one connection's changes.
+type PollArgs struct {
+	Connection string `json:"connection" river:"unique"`
+}
+
+// Kind names the job kind.
+func (PollArgs) Kind() string { return "crmsync.poll" }
+
+// InsertOpts puts the poll on its connection's queue, unique while one is
+// queued or running, so a fleet never polls one CRM twice at once.
+func (a PollArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFor(a.Connection), MaxAttempts: 5,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueNotCompleted}}
+}
+
+// PushArgs drains one connection's push queue.
+type PushArgs struct {
+	Connection string `json:"connection" river:"unique"`
+}
+
+// Kind names the job kind.
+func (PushArgs) Kind() string { return "crmsync.push" }
+
+// InsertOpts puts the push on its connection's queue, unique while one waits.
+func (a PushArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFor(a.Connection), MaxAttempts: 25,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueNotCompleted}}
+}
+
+// ResyncArgs coordinates one resync run.
+type ResyncArgs struct {
+	RunID int64 `json:"run_id" river:"unique"`
+}
+
+// Kind names the job kind.
+func (ResyncArgs) Kind() string { return "crmsync.resync" }
+
+// InsertOpts puts the coordinator on the admin queue, unique per run.
+func (ResyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: AdminQueue, MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueNotCompleted}}
+}
+
+// ListArgs lists one connection for a resync run.
+type ListArgs struct {
+	RunID      int64  `json:"run_id" river:"unique"`
+	Connection string `json:"connection" river:"unique"`
+}
+
+// Kind names the job kind.
+func (ListArgs) Kind() string { return "crmsync.list" }
+
+// InsertOpts puts the listing on its connection's queue, unique per run.
+func (a ListArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFor(a.Connection), MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueNotCompleted}}
+}
+
+// Deps are what the workers need.
+type Deps struct {
+	Engine *engine.Engine
+	Logger *slog.Logger
+	// Hooks observe job outcomes (metrics); optional.
+	OnPoll func(conn string, st engine.PollStats, d time.Duration, err error)
+	OnPush func(conn string, st engine.PushStats, d time.Duration, err error)
+}
+
+func client(ctx context.Context) (*river.Client[pgx.Tx], error) {
+	return river.ClientFromContextSafely[pgx.Tx](ctx)
+}
+
+// PollWorker works PollArgs.
+type PollWorker struct {
+	river.WorkerDefaults[PollArgs]
+	Deps *Deps
+}
+
+// Timeout bounds one poll.
+func (w *PollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return PollTimeout }
+
+// Work polls the connection and queues the pushes its changes need.
+func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+	e := w.Deps.Engine
+	c, ok := e.Conn(job.Args.Connection)
+	if !ok {
+		return river.JobCancel(fmt.Errorf("unknown connection %q", job.Args.Connection))
+	}
+	start := time.Now()
+	st, err := e.Poll(ctx, c)
+	if w.Deps.OnPoll != nil {
+		w.Deps.OnPoll(c.Name(), st, time.Since(start), err)
+	}
+	if err != nil {
+		return retryOrSnooze(err)
+	}
+	return kickPushes(ctx, e)
+}
+
+// kickPushes inserts a push job for every connection with queued people.
+func kickPushes(ctx context.Context, e *engine.Engine) error {
+	cl, err := client(ctx)
+	if err != nil {
+		return err
+	}
+	var params []river.InsertManyParams
+	for _, c := range e.Conns() {
+		n, err := e.QueueLen(ctx, c)
+		if err != nil {
+			return fmt.Errorf("queue length %s: %w", c.Name(), err)
+		}
+		if n > 0 {
+			params = append(params, river.InsertManyParams{Args: PushArgs{Connection: c.Name()}})
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := cl.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("insert push jobs: %w", err)
+	}
+	return nil
+}
+
+// retryOrSnooze snoozes a rate-limited job for the CRM's Retry-After
+// (without using an attempt) and lets River back off on other errors.
+func retryOrSnooze(err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Class == providers.ClassRateLimited {
+		return river.JobSnooze(max(pe.RetryAfter, time.Second))
+	}
+	if errors.As(err, &pe) && (pe.Class == providers.ClassAuth) {
+		return err
+	}
+	return err
+}
+
+// PushWorker works PushArgs.
+type PushWorker struct {
+	river.WorkerDefaults[PushArgs]
+	Deps *Deps
+}
+
+// Timeout bounds one push job.
+func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return PushTimeout }
+
+// Work drains the connection's push queue in batches for a while, then
+// hands over to a new job if people remain.
+func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
+	e := w.Deps.Engine
+	c, ok := e.Conn(job.Args.Connection)
+	if !ok {
+		return river.JobCancel(fmt.Errorf("unknown connection %q", job.Args.Connection))
+	}
+	if ing, err := e.Ingesting(ctx); err != nil {
+		return err
+	} else if ing {
+		// A resync is still listing: creating now could duplicate people
+		// whose records are not in yet.
+		return river.JobSnooze(500 * time.Millisecond)
+	}
+	deadline := time.Now().Add(pushSlice)
+	for time.Now().Before(deadline) {
+		start := time.Now()
+		st, err := e.PushBatch(ctx, c, engine.PushOptions{})
+		if w.Deps.OnPush != nil {
+			w.Deps.OnPush(c.Name(), st, time.Since(start), err)
+		}
+		if err != nil {
+			return err
+		}
+		if rerr := e.RecordRunPush(ctx, c, st); rerr != nil {
+			return rerr
+		}
+		if st.RetryAfter > 0 {
+			return river.JobSnooze(st.RetryAfter)
+		}
+		if st.Retryable != nil {
+			return fmt.Errorf("push %s: %w", c.Name(), st.Retryable)
+		}
+		done := st.Creates + st.Adopted + st.Updates + st.Deletes + st.Skips + st.Failures
+		if done == 0 && st.Remaining == 0 {
+			n, err := e.QueueLen(ctx, c)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return nil
+			}
+			// Rows locked by another push job, or just queued.
+			return river.JobSnooze(200 * time.Millisecond)
+		}
+		if done == 0 && st.Remaining > 0 {
+			// Only deferred creates are left: wait for the next listing.
+			return river.JobSnooze(max(c.Config.PollInterval, time.Second))
+		}
+	}
+	return river.JobSnooze(0)
+}
+
+// ListWorker works ListArgs.
+type ListWorker struct {
+	river.WorkerDefaults[ListArgs]
+	Deps *Deps
+}
+
+// Timeout bounds one listing.
+func (w *ListWorker) Timeout(*river.Job[ListArgs]) time.Duration { return ListTimeout }
+
+// Work lists the connection into the canonical store for the run.
+func (w *ListWorker) Work(ctx context.Context, job *river.Job[ListArgs]) error {
+	e := w.Deps.Engine
+	c, ok := e.Conn(job.Args.Connection)
+	if !ok {
+		return river.JobCancel(fmt.Errorf("unknown connection %q", job.Args.Connection))
+	}
+	st, err := e.ListForRun(ctx, job.Args.RunID, c)
+	if err != nil {
+		return retryOrSnooze(err)
+	}
+	w.Deps.Logger.InfoContext(ctx, "listed", slog.String("connection", c.Name()), slog.Int("records", st.Records),
+		slog.Int("new_people", st.NewPeople), slog.Int("merges", st.Merges))
+	return nil
+}
+
+// ResyncWorker works ResyncArgs: a small state machine that re-checks the
+// run every half second (snoozing in between, so it holds no worker slot).
+type ResyncWorker struct {
+	river.WorkerDefaults[ResyncArgs]
+	Deps *Deps
+}
+
+// Work advances the run one step.
+func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) error {
+	e := w.Deps.Engine
+	cl, err := client(ctx)
+	if err != nil {
+		return err
+	}
+	run, err := e.GetRun(ctx, job.Args.RunID)
+	if err != nil {
+		return err
+	}
+	if run == nil {
+		return river.JobCancel(fmt.Errorf("resync run %d not found", job.Args.RunID))
+	}
+	const tick = 300 * time.Millisecond
+	switch run.State {
+	case "pending":
+		var params []river.InsertManyParams
+		for _, n := range run.Connections {
+			params = append(params, river.InsertManyParams{Args: ListArgs{RunID: run.ID, Connection: n}})
+		}
+		if _, err := cl.InsertMany(ctx, params); err != nil {
+			return fmt.Errorf("insert list jobs: %w", err)
+		}
+		if err := e.SetRunState(ctx, run.ID, "ingesting", ""); err != nil {
+			return err
+		}
+		return river.JobSnooze(tick)
+	case "ingesting":
+		for _, p := range run.Progress {
+			if !p.ListDone {
+				if failed, err := listFailed(ctx, e.Pool(), run.ID, p.Connection); err != nil {
+					return err
+				} else if failed != "" {
+					_ = e.SetRunState(ctx, run.ID, "failed", failed)
+					return nil
+				}
+				// Make sure a listing job exists (after a rescue or a restart).
+				if _, err := cl.Insert(ctx, ListArgs{RunID: run.ID, Connection: p.Connection}, nil); err != nil {
+					return fmt.Errorf("insert list job: %w", err)
+				}
+				return river.JobSnooze(tick)
+			}
+		}
+		if err := e.QueueAll(ctx, run.ID); err != nil {
+			return err
+		}
+		if err := e.SetRunState(ctx, run.ID, "pushing", ""); err != nil {
+			return err
+		}
+		if err := kickPushes(ctx, e); err != nil {
+			return err
+		}
+		return river.JobSnooze(tick)
+	case "pushing":
+		var queued int64
+		for _, c := range e.Conns() {
+			n, err := e.QueueLen(ctx, c)
+			if err != nil {
+				return err
+			}
+			queued += n
+		}
+		if queued > 0 {
+			if err := kickPushes(ctx, e); err != nil {
+				return err
+			}
+			return river.JobSnooze(tick)
+		}
+		return e.SetRunState(ctx, run.ID, "completed", "")
+	}
+	return nil
+}
+
+// listFailed returns the error of a discarded listing job of the run.
+func listFailed(ctx context.Context, pool *pgxpool.Pool, runID int64, conn string) (string, error) {
+	var msg string
+	err := pool.QueryRow(ctx, `SELECT coalesce(errors[array_length(errors, 1)]->>'error', 'listing failed') FROM river_job
+		WHERE kind = 'crmsync.list' AND state = 'discarded' AND (args->>'run_id')::bigint = $1 AND args->>'connection' = $2
+		LIMIT 1`, runID, conn).Scan(&msg)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("check listing job: %w", err)
+	}
+	return fmt.Sprintf("listing %s failed: %s", conn, msg), nil
+}
+
+// Workers returns the project's workers.
+func Workers(d *Deps) *river.Workers {
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &PollWorker{Deps: d})
+	river.AddWorker(ws, &PushWorker{Deps: d})
+	river.AddWorker(ws, &ListWorker{Deps: d})
+	river.AddWorker(ws, &ResyncWorker{Deps: d})
+	return ws
+}
+
+// ClientOptions tune NewClient.
+type ClientOptions struct {
+	// NoPeriodic disables the periodic polls (the resync command's client
+	// only inserts).
+	NoPeriodic bool
+	// Insert only: no queues are worked.
+	InsertOnly bool
+	// WorkersPerQueue is MaxWorkers of each connection queue (default 4).
+	WorkersPerQueue int
+}
+
+// NewClient returns a River client with the project's workers, one queue per
+// connection, the admin queue, the periodic polls and the short
+// stuck-job rescue.
+func NewClient(pool *pgxpool.Pool, d *Deps, opts ClientOptions) (*river.Client[pgx.Tx], error) {
+	cfg := &river.Config{
+		Logger:               d.Logger,
+		RescueStuckJobsAfter: RescueStuckJobsAfter,
+		JobTimeout:           PushTimeout,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    250 * time.Millisecond,
+	}
+	if !opts.InsertOnly {
+		per := opts.WorkersPerQueue
+		if per == 0 {
+			per = 4
+		}
+		cfg.Workers = Workers(d)
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 1},
+			AdminQueue:         {MaxWorkers: 2},
+		}
+		for _, c := range d.Engine.Conns() {
+			cfg.Queues[QueueFor(c.Name())] = river.QueueConfig{MaxWorkers: per}
+			if !opts.NoPeriodic {
+				name := c.Name()
+				cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(
+					river.PeriodicInterval(c.Config.PollInterval),
+					func() (river.JobArgs, *river.InsertOpts) { return PollArgs{Connection: name}, nil },
+					&river.PeriodicJobOpts{RunOnStart: true}))
+			}
+		}
+	} else {
+		cfg.Workers = Workers(d)
+	}
+	cl, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return cl, nil
+}
+
+// EnqueueResync starts a resync run of the named connections and inserts
+// its coordinator job. When a run is active it returns that run's ID and
+// engine.ErrRunActive.
+func EnqueueResync(ctx context.Context, cl *river.Client[pgx.Tx], e *engine.Engine, names []string) (int64, error) {
+	id, err := e.StartRun(ctx, names)
+	if err != nil && !errors.Is(err, engine.ErrRunActive) {
+		return 0, err
+	}
+	if _, ierr := cl.Insert(ctx, ResyncArgs{RunID: id}, nil); ierr != nil {
+		return id, fmt.Errorf("insert resync job: %w", ierr)
+	}
+	return id, err
+}

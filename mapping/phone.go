@@ -1,0 +1,94 @@
+package mapping
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the phone region used when the config names none.
+const DefaultRegion = "FR"
+
+// maxPhoneLen bounds a phone's raw text in bytes.
+const maxPhoneLen = 64
+
+// Phone is a normalized phone number: E164 set when the number parses and is
+// a possible number (see NormalizePhone), Raw the input with white space
+// trimmed and collapsed, cut to 64 bytes.
+type Phone struct {
+	E164 string
+	Raw  string
+}
+
+// Valid reports whether the number parsed to E.164. Phones are never used to
+// decide that two records are the same person (the engine matches on emails
+// and LinkedIn URLs only); E.164 only makes equal numbers compare equal.
+func (p Phone) Valid() bool { return p.E164 != "" }
+
+// Key is the value stored and compared: the E.164 form, or the raw text with
+// white space collapsed. It is at most 64 bytes.
+func (p Phone) Key() string {
+	if p.E164 != "" {
+		return p.E164
+	}
+	return CollapseSpace(p.Raw)
+}
+
+// NormalizePhone parses s with github.com/nyaruka/phonenumbers, region (an
+// ISO 3166 code, any case; DefaultRegion when empty) being the region of
+// numbers written without a country code, so "06 12 34 56 78" in FR is
+// +33612345678.
+//
+// The number gets an E.164 form when it parses and its length is possible
+// for its country (phonenumbers.IsPossibleNumberWithReason is IS_POSSIBLE).
+// Possible, not valid: IsValidNumber also checks the number ranges in the
+// library's metadata, which lag behind real allocations; a number judged
+// invalid would then stay raw in one CRM and be E.164 in another, and the two
+// would never compare equal. As phones are values, never identity, the
+// consistent form matters more than the check. Numbers only dialable
+// locally, numbers with an extension (E.164 cannot carry it) and anything
+// unparseable are kept raw. It never panics.
+func NormalizePhone(s, region string) (p Phone) {
+	raw := cutBytes(CollapseSpace(s), maxPhoneLen)
+	if raw == "" {
+		return Phone{}
+	}
+	region = strings.ToUpper(strings.TrimSpace(region))
+	if region == "" {
+		region = DefaultRegion
+	}
+	defer func() {
+		// The parser is a port of a large Java library; a panic on some odd
+		// input must not take the sync down.
+		if recover() != nil {
+			p = Phone{Raw: raw}
+		}
+	}()
+	num, err := phonenumbers.Parse(raw, region)
+	if err != nil || num.GetExtension() != "" ||
+		phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
+		return Phone{Raw: raw}
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if len(e164) > maxPhoneLen || !strings.HasPrefix(e164, "+") {
+		return Phone{Raw: raw}
+	}
+	return Phone{E164: e164, Raw: raw}
+}
+
+// NormalizePhones normalizes a list of numbers, the primary first: each
+// becomes its Key (E.164 or collapsed raw text), blanks are dropped and
+// duplicates keep their first occurrence, so the order and the primary are
+// kept.
+func NormalizePhones(list []string, region string) []string {
+	var out []string
+	for _, s := range list {
+		k := NormalizePhone(s, region).Key()
+		if k == "" || slices.Contains(out, k) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,308 @@
+package nextlead
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/mapping/nextleadmap"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// find calls find-contact and returns the contacts found (a {"found":false}
+// item or an empty list is no match).
+func (a *Adapter) find(ctx context.Context, q nextleadmap.FindContact) ([]nextleadmap.Contact, error) {
+	var items listOrOne
+	if err := a.call(ctx, http.MethodPost, routeFind, q, &items); err != nil {
+		return nil, err
+	}
+	out := items[:0]
+	for _, c := range items {
+		if (c.Found != nil && !*c.Found) || c.ID == "" {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// listOrOne decodes a list of contacts, tolerating a single object.
+type listOrOne []nextleadmap.Contact
+
+func (l *listOrOne) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var one nextleadmap.Contact
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*l = listOrOne{one}
+		return nil
+	}
+	var many []nextleadmap.Contact
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
+}
+
+// FindByEmail returns the live contacts whose email is email.
+func (a *Adapter) FindByEmail(ctx context.Context, email string) ([]providers.Record, error) {
+	found, err := a.find(ctx, nextleadmap.FindContact{Email: email})
+	if err != nil {
+		return nil, fmt.Errorf("find by email: %w", err)
+	}
+	out := make([]providers.Record, 0, len(found))
+	for i := range found {
+		out = append(out, a.record(&found[i]))
+	}
+	return out, nil
+}
+
+// FindByLinkedIn returns the live contacts whose LinkedIn URL is url
+// (canonical). NextLead compares the stored string exactly, so the common
+// spellings of the URL are tried in turn (nextleadmap.LinkedInSpellings); a
+// contact stored under another spelling is not found.
+func (a *Adapter) FindByLinkedIn(ctx context.Context, url string) ([]providers.Record, error) {
+	found, err := a.findLinkedIn(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("find by linkedin: %w", err)
+	}
+	out := make([]providers.Record, 0, len(found))
+	for i := range found {
+		out = append(out, a.record(&found[i]))
+	}
+	return out, nil
+}
+
+func (a *Adapter) findLinkedIn(ctx context.Context, url string) ([]nextleadmap.Contact, error) {
+	want, err := mapping.NormalizeLinkedIn(url)
+	if err != nil {
+		want = url
+	}
+	for _, sp := range nextleadmap.LinkedInSpellings(url) {
+		found, err := a.find(ctx, nextleadmap.FindContact{LinkedInURL: sp})
+		if err != nil {
+			return nil, err
+		}
+		out := found[:0]
+		for _, c := range found {
+			if got, err := mapping.NormalizeLinkedIn(c.LinkedIn); err == nil && got == want || c.LinkedIn == sp {
+				out = append(out, c)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	return nil, nil
+}
+
+// locate finds live contact id through find-contact, by the emails and then
+// the LinkedIn URLs of people (NextLead has no read by id).
+func (a *Adapter) locate(ctx context.Context, id string, people ...mapping.Person) (nextleadmap.Contact, error) {
+	var emails, urls []string
+	for _, p := range people {
+		for _, e := range p.Emails {
+			if e != "" && !slices.Contains(emails, e) {
+				emails = append(emails, e)
+			}
+		}
+		if p.LinkedIn != "" && !slices.Contains(urls, p.LinkedIn) {
+			urls = append(urls, p.LinkedIn)
+		}
+	}
+	for _, e := range emails {
+		found, err := a.find(ctx, nextleadmap.FindContact{Email: e})
+		if err != nil {
+			return nextleadmap.Contact{}, err
+		}
+		for _, c := range found {
+			if c.ID == id {
+				return c, nil
+			}
+		}
+	}
+	for _, u := range urls {
+		found, err := a.findLinkedIn(ctx, u)
+		if err != nil {
+			return nextleadmap.Contact{}, err
+		}
+		for _, c := range found {
+			if c.ID == id {
+				return c, nil
+			}
+		}
+	}
+	return nextleadmap.Contact{}, &providers.Error{Class: providers.ClassNotFound, Op: "POST /api/v2/" + routeFind,
+		Status: http.StatusNotFound, Message: "no live contact with this id under its emails or LinkedIn URL"}
+}
+
+// key returns the lookup keys an edit or delete uses for c: its stored
+// email, else its stored LinkedIn string.
+func key(c nextleadmap.Contact) (email, linkedin string) {
+	if c.Email != "" {
+		return c.Email, ""
+	}
+	return "", c.LinkedIn
+}
+
+// createAnswer is new-contact's data.
+type createAnswer struct {
+	Contact struct {
+		ID        string `json:"id"`
+		CreatedAt string `json:"createdAt"`
+		Email     string `json:"email"`
+	} `json:"contact"`
+	ID        string `json:"id"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// Create writes a new contact. A person with neither email nor LinkedIn is a
+// validation error (no request is made); an email already used by a live
+// contact is ClassConflict. Not retried here: after a lost reply, look the
+// person up before creating again.
+func (a *Adapter) Create(ctx context.Context, p mapping.Person) (providers.Record, error) {
+	const op = "POST /api/v2/" + routeNew
+	cat, err := a.tagNames(ctx, p.LeadStage)
+	if err != nil {
+		return providers.Record{}, fmt.Errorf("create contact: %w", err)
+	}
+	nc, err := nextleadmap.FromPerson(p, a.stages, cat)
+	if errors.Is(err, nextleadmap.ErrNoIdentity) {
+		return providers.Record{}, &providers.Error{Class: providers.ClassValidation, Op: op, Field: string(mapping.FieldEmails),
+			Message: err.Error()}
+	}
+	if err != nil {
+		return providers.Record{}, &providers.Error{Class: providers.ClassValidation, Op: op, Err: err}
+	}
+	var ans createAnswer
+	if err := a.call(ctx, http.MethodPost, routeNew, nc, &ans); err != nil {
+		return providers.Record{}, fmt.Errorf("create contact: %w", err)
+	}
+	c := nextleadmap.ApplyCreate(nc)
+	c.ID, c.CreatedAt = ans.Contact.ID, ans.Contact.CreatedAt
+	if c.ID == "" {
+		c.ID, c.CreatedAt = ans.ID, ans.CreatedAt
+	}
+	if c.ID == "" {
+		return providers.Record{}, &providers.Error{Class: providers.ClassPermanent, Op: op,
+			Message: "answer holds no contact id"}
+	}
+	c.UpdatedAt = c.CreatedAt
+	return a.record(&c), nil
+}
+
+// editAnswer is edit-contact's data.
+type editAnswer struct {
+	Contact struct {
+		ID        string `json:"id"`
+		UpdatedAt string `json:"updatedAt"`
+	} `json:"contact"`
+}
+
+// Update makes contact id hold desired for first and last name, primary
+// phone, lead score and lead stage (NextLead cannot change an email or a
+// LinkedIn URL after create). The contact is first located by email, then
+// LinkedIn URL, and only the fields that differ from what it holds are
+// sent; nothing is sent when none differ.
+func (a *Adapter) Update(ctx context.Context, id string, current, desired mapping.Person) (providers.Record, error) {
+	c, err := a.locate(ctx, id, current, desired)
+	if err != nil {
+		return providers.Record{}, fmt.Errorf("update contact: %w", err)
+	}
+	cat, err := a.tagNames(ctx, desired.LeadStage)
+	if err != nil {
+		return providers.Record{}, fmt.Errorf("update contact: %w", err)
+	}
+	have, _, _ := nextleadmap.ToPerson(&c, a.stages, a.region)
+	v := nextleadmap.UpdateValues(have, desired, a.stages, cat)
+	if v.Empty() {
+		return a.record(&c), nil
+	}
+	mail, li := key(c)
+	var ans editAnswer
+	if err := a.call(ctx, http.MethodPost, routeEdit,
+		nextleadmap.EditContact{Mail: mail, LinkedInFind: li, ValuesUpdate: []nextleadmap.Values{v}}, &ans); err != nil {
+		return providers.Record{}, fmt.Errorf("update contact: %w", err)
+	}
+	nextleadmap.ApplyValues(&c, v)
+	if ans.Contact.UpdatedAt != "" {
+		c.UpdatedAt = ans.Contact.UpdatedAt
+	}
+	return a.record(&c), nil
+}
+
+// Delete soft-deletes contact id, located by its emails then LinkedIn URL.
+func (a *Adapter) Delete(ctx context.Context, id string, p mapping.Person) error {
+	c, err := a.locate(ctx, id, p)
+	if err != nil {
+		return fmt.Errorf("delete contact: %w", err)
+	}
+	mail, li := key(c)
+	if err := a.call(ctx, http.MethodPost, routeDelete, nextleadmap.DeleteContact{Email: mail, LinkedIn: li}, nil); err != nil {
+		return fmt.Errorf("delete contact: %w", err)
+	}
+	return nil
+}
+
+// SetPipelineStage moves contact id's most recent sale to the column named
+// stage (matched by name and the connection's aliases), creating a sale in
+// that column when the contact has none. A stage no column matches is not
+// written. Sales are matched by contact email, so a contact without an email
+// cannot have a pipeline stage.
+func (a *Adapter) SetPipelineStage(ctx context.Context, id string, p mapping.Person, stage string) error {
+	const op = "PUT /api/v2/" + routeUpdateSale
+	match := func(o []providers.StageOption) (providers.StageOption, bool) {
+		name, ok := mapping.MatchPipeline(stage, names(o), a.aliases)
+		if !ok {
+			return providers.StageOption{}, false
+		}
+		for _, c := range o {
+			if c.Name == name {
+				return c, true
+			}
+		}
+		return providers.StageOption{}, false
+	}
+	cols, err := a.columns.get(ctx, a.loadColumns, func(o []providers.StageOption) bool {
+		_, ok := match(o)
+		return ok
+	})
+	if err != nil {
+		return fmt.Errorf("set pipeline stage: %w", err)
+	}
+	col, ok := match(cols)
+	if !ok {
+		a.log.Debug("no sales column matches the pipeline stage; not written", "stage", stage)
+		return nil
+	}
+	c, err := a.locate(ctx, id, p)
+	if err != nil {
+		return fmt.Errorf("set pipeline stage: %w", err)
+	}
+	if c.Email == "" {
+		return &providers.Error{Class: providers.ClassValidation, Op: op, Field: string(mapping.FieldEmails),
+			Message: "NextLead sales are matched by contact email; this contact has none"}
+	}
+	err = a.call(ctx, http.MethodPut, routeUpdateSale, nextleadmap.UpdateSale{ContactEmail: c.Email, Column: col.ID}, nil)
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Class == providers.ClassNotFound && pe.Message != msgNoContactForSale {
+		name := mapping.JoinName(c.FirstName, c.LastName)
+		if name == "" {
+			name = c.Email
+		}
+		err = a.call(ctx, http.MethodPost, routeCreateSale,
+			nextleadmap.CreateSale{Name: name, Column: col.ID, Contact: c.Email}, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("set pipeline stage: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,695 @@
+package nextleadtest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/mapping/nextleadmap"
+)
+
+// Verbatim messages.
+const (
+	msgAuth           = "Missing or invalid automation API key"
+	msgInternal       = "Internal server error"
+	msgInvalidData    = "Invalid or missing data"
+	msgDuplicate      = "A contact with this email already exists"
+	msgEditNoKey      = "Contact email or LinkedIn URL required"
+	msgEditNotFound   = "Contact not found with provided criteria"
+	msgDeleteNoKey    = "Missing or invalid contact email address or LinkedIn account"
+	msgDeleteNotFound = "No contact found with this email/LinkedIn"
+	msgFindNoKey      = "Missing contact email or LinkedIn URL"
+	msgColumnRequired = "Le paramètre 'column' est obligatoire"
+	msgNameRequired   = "Le paramètre 'name' est obligatoire"
+	msgPriority       = "La priorité doit être 'LOW', 'NORMAL' ou 'HIGH'"
+	msgSuccessRate    = "Le taux de succès doit être un nombre entre 0 et 100"
+	msgSaleCreate     = "Erreur lors de la création de la vente"
+	msgContactEmail   = "Le paramètre 'contact_email' est obligatoire"
+	msgSaleNoContact  = "Contact non trouvé avec cet email"
+	msgNoSale         = "Aucune vente trouvée pour ce contact"
+)
+
+const prefix = "/api/v2/"
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(method, path string, h func(w http.ResponseWriter, r *http.Request, body []byte), write bool) {
+		pattern := method + " " + prefix + path
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			s.serve(w, r, pattern, write, h)
+		})
+	}
+	handle(http.MethodPost, "receive/contact/new-contact", s.newContact, true)
+	handle(http.MethodPost, "receive/contact/edit-contact", s.editContact, true)
+	handle(http.MethodPost, "receive/contact/delete-contact", s.deleteContact, true)
+	handle(http.MethodPost, "receive/contact/find-contact", s.findContact, false)
+	handle(http.MethodGet, "receive/contact/get-conversion", s.getConversion, false)
+	handle(http.MethodGet, "receive/sales/get-columns", s.getColumns, false)
+	handle(http.MethodPost, "receive/sales/create-sale", s.createSale, true)
+	handle(http.MethodPut, "receive/sales/update-sale", s.updateSale, true)
+	handle(http.MethodGet, "polling/contact/user-created", s.userCreated, false)
+	handle(http.MethodGet, "polling/contact/user-edited", s.userEdited, false)
+	handle(http.MethodGet, "polling/contact/user-deleted", s.userDeleted, false)
+	return mux
+}
+
+func (s *Server) count(route string) {
+	s.ctl.Lock()
+	s.counts[route]++
+	s.ctl.Unlock()
+}
+
+// admit applies the sliding-window rate limit for key: 0 when accepted,
+// otherwise the whole seconds to wait (≥ 1).
+func (s *Server) admit(key string) int {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	if s.rateLimit <= 0 {
+		return 0
+	}
+	now := s.opts.Now()
+	w := s.window[key]
+	n := 0
+	for n < len(w) && now.Sub(w[n]) >= time.Second {
+		n++
+	}
+	w = w[n:]
+	if len(w) >= s.rateLimit {
+		s.window[key] = w
+		wait := w[len(w)-s.rateLimit].Add(time.Second).Sub(now)
+		secs := int(math.Ceil(wait.Seconds()))
+		return max(secs, 1)
+	}
+	s.window[key] = append(w, now)
+	return 0
+}
+
+// fault draws fault injection: 0 for none, else the status to answer and
+// whether a write applies before the fault.
+func (s *Server) fault() (status int, apply bool) {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	if s.faults <= 0 || s.rng.Float64() >= s.faults {
+		return 0, false
+	}
+	return []int{500, 502, 503}[s.rng.IntN(3)], s.rng.IntN(2) == 0
+}
+
+func (s *Server) currentLatency() time.Duration {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	return s.latency
+}
+
+// discard swallows a handler's answer when a faulted write is applied but
+// its reply lost.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, write bool,
+	h func(w http.ResponseWriter, r *http.Request, body []byte)) {
+	s.count(route)
+	if d := s.currentLatency(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(key) != s.opts.APIKey {
+		writeError(w, http.StatusUnauthorized, msgAuth)
+		return
+	}
+	if wait := s.admit(key); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		writeError(w, http.StatusTooManyRequests, "Too many requests")
+		return
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		body = b
+	}
+	if status, apply := s.fault(); status != 0 {
+		if write && apply {
+			h(&discard{h: http.Header{}}, r, body)
+		}
+		if status == http.StatusInternalServerError {
+			writeError(w, status, msgInternal)
+		} else {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, "<html><body><h1>"+strconv.Itoa(status)+" "+http.StatusText(status)+"</h1></body></html>")
+		}
+		return
+	}
+	h(w, r, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type errorBody struct {
+	Status int    `json:"status"`
+	Error  string `json:"error"`
+}
+
+type dataBody struct {
+	Status int `json:"status"`
+	Data   any `json:"data"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Status: status, Error: msg})
+}
+
+func writeData(w http.ResponseWriter, status int, data any) {
+	writeJSON(w, status, dataBody{Status: status, Data: data})
+}
+
+func encodeRecord(c *nextleadmap.Contact) ([]byte, error) { return json.Marshal(c) }
+
+func decodeRecord(b []byte) (nextleadmap.Contact, error) {
+	var c nextleadmap.Contact
+	err := json.Unmarshal(b, &c)
+	return c, err
+}
+
+func appendFeedItem(buf []byte, it nextleadmap.FeedItem) []byte {
+	b, _ := json.Marshal(it)
+	if len(buf) > 0 {
+		buf = append(buf, ',')
+	}
+	return append(buf, b...)
+}
+
+// decodeBody decodes a JSON object body into a map of raw values; a body that
+// is not an object is an error.
+func decodeBody(body []byte) (map[string]json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	return m, nil
+}
+
+// str reads a string (or number) key; absent or null is ("", false).
+func str(m map[string]json.RawMessage, k string) (string, bool, error) {
+	raw, ok := m[k]
+	if !ok || string(raw) == "null" {
+		return "", false, nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil {
+			return n.String(), true, nil
+		}
+		return "", false, err
+	}
+	return v, true, nil
+}
+
+// first returns the first element of an array key (or the object itself,
+// tolerated), decoded as an object.
+func first(m map[string]json.RawMessage, k string) (map[string]json.RawMessage, error) {
+	raw, ok := m[k]
+	if !ok || string(raw) == "null" {
+		return map[string]json.RawMessage{}, nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '[' {
+		var l []json.RawMessage
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return nil, err
+		}
+		if len(l) == 0 {
+			return map[string]json.RawMessage{}, nil
+		}
+		raw = l[0]
+	}
+	return decodeBody(raw)
+}
+
+// tagName resolves a conversion status name case-insensitively to the
+// catalog's spelling.
+func (s *Server) tagName(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	for _, t := range s.tags {
+		if strings.EqualFold(t.Name, v) {
+			return t.Name, true
+		}
+	}
+	return "", false
+}
+
+// newContact: POST receive/contact/new-contact.
+func (s *Server) newContact(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	}
+	socials, err1 := first(m, "socials")
+	cfg, err2 := first(m, "nextlead_config")
+	if err1 != nil || err2 != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	}
+	var c nextleadmap.Contact
+	c.Type, c.Status = "LEAD", "ACTIVE"
+	fields := []struct {
+		m   map[string]json.RawMessage
+		key string
+		dst *string
+	}{
+		{m, "firstName", &c.FirstName}, {m, "lastName", &c.LastName}, {m, "email", &c.Email},
+		{m, "phone", &c.Phone}, {socials, "linkedin", &c.LinkedIn}, {socials, "facebook", &c.Facebook},
+		{socials, "instagram", &c.Instagram}, {cfg, "conversion_status", &c.ConversionStatus},
+	}
+	for _, f := range fields {
+		v, _, err := str(f.m, f.key)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		*f.dst = v
+	}
+	c.Email = strings.TrimSpace(c.Email)
+	c.LinkedIn = strings.TrimSpace(c.LinkedIn)
+	if raw, ok := cfg["lead_score"]; ok {
+		if err := json.Unmarshal(raw, &c.LeadScore); err != nil {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+	}
+	if l, ok, _ := str(cfg, "add_to_list"); ok && l != "" {
+		c.ListIDs = []string{l}
+	}
+	if c.Email == "" && c.LinkedIn == "" {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ConversionStatus != "" {
+		name, ok := s.tagName(c.ConversionStatus)
+		if !ok {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		c.ConversionStatus = name
+	}
+	if c.Email != "" && len(lookup(s.byEmail, s.byEmailDup, emailKey(c.Email))) > 0 {
+		writeError(w, http.StatusConflict, msgDuplicate)
+		return
+	}
+	i, err := s.insert(&c, s.tick())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Error creating contact")
+		return
+	}
+	writeData(w, http.StatusCreated, map[string]any{
+		"message": "Contact successfully added",
+		"contact": map[string]any{
+			"id": s.contactID(i), "firstName": c.FirstName, "lastName": c.LastName, "email": c.Email,
+			"phone": c.Phone, "organizationId": s.orgID, "createdAt": c.CreatedAt,
+		},
+	})
+}
+
+// editContact: POST receive/contact/edit-contact.
+func (s *Server) editContact(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	}
+	mail, _, err1 := str(m, "mail")
+	li, _, err2 := str(m, "linkedin_find")
+	vals, err3 := first(m, "values_update")
+	if err1 != nil || err2 != nil || err3 != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	}
+	if strings.TrimSpace(mail) == "" && strings.TrimSpace(li) == "" {
+		writeError(w, http.StatusBadRequest, msgEditNoKey)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := s.find(mail, li)
+	if len(found) == 0 {
+		writeError(w, http.StatusNotFound, msgEditNotFound)
+		return
+	}
+	i := found[0]
+	c, err := decodeRecord(s.recs[i].data)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	for key, dst := range map[string]*string{"firstName": &c.FirstName, "lastName": &c.LastName, "phone": &c.Phone} {
+		v, ok, err := str(vals, key)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		if ok {
+			*dst = v
+		}
+	}
+	if raw, ok := vals["lead_score"]; ok {
+		var sc nextleadmap.Score
+		if err := json.Unmarshal(raw, &sc); err != nil {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		c.LeadScore = sc
+	}
+	if v, ok, err := str(vals, "conversion_status"); err != nil {
+		writeError(w, http.StatusBadRequest, msgInvalidData)
+		return
+	} else if ok && strings.TrimSpace(v) != "" {
+		name, known := s.tagName(v)
+		if !known {
+			writeError(w, http.StatusBadRequest, msgInvalidData)
+			return
+		}
+		c.ConversionStatus = name
+	}
+	if l, ok, _ := str(vals, "add_to_list"); ok && l != "" {
+		c.ListIDs = append(c.ListIDs, l)
+	}
+	if err := s.touch(i, &c); err != nil {
+		writeError(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]any{
+		"message": "Contact successfully updated",
+		"contact": map[string]any{"id": c.ID, "firstName": c.FirstName, "lastName": c.LastName, "updatedAt": c.UpdatedAt},
+	})
+}
+
+// deleteContact: POST receive/contact/delete-contact.
+func (s *Server) deleteContact(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgDeleteNoKey)
+		return
+	}
+	email, _, err1 := str(m, "email")
+	li, _, err2 := str(m, "linkedin")
+	if err1 != nil || err2 != nil || (strings.TrimSpace(email) == "" && strings.TrimSpace(li) == "") {
+		writeError(w, http.StatusBadRequest, msgDeleteNoKey)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := s.find(email, li)
+	if len(found) == 0 {
+		writeError(w, http.StatusNotFound, msgDeleteNotFound)
+		return
+	}
+	c, err := s.remove(found[0])
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]any{
+		"message": "Contact successfully deleted",
+		"contact": map[string]any{"id": c.ID, "email": c.Email},
+		"success": true,
+	})
+}
+
+// findContact: POST receive/contact/find-contact.
+func (s *Server) findContact(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgFindNoKey)
+		return
+	}
+	email, _, err1 := str(m, "email")
+	li, _, err2 := str(m, "linkedin_url")
+	if err1 != nil || err2 != nil || (strings.TrimSpace(email) == "" && strings.TrimSpace(li) == "") {
+		writeError(w, http.StatusBadRequest, msgFindNoKey)
+		return
+	}
+	s.mu.RLock()
+	found := s.find(email, li)
+	items := make([][]byte, 0, len(found))
+	for _, i := range found {
+		items = append(items, s.recs[i].data)
+	}
+	s.mu.RUnlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	_, _ = bw.WriteString(`{"status":200,"data":[`)
+	if len(items) == 0 {
+		_, _ = bw.WriteString(`{"found":false}`)
+	}
+	for n, b := range items {
+		if n > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_, _ = bw.WriteString(`{"found":true,`)
+		_, _ = bw.Write(b[1:])
+	}
+	_, _ = bw.WriteString("]}\n")
+	_ = bw.Flush()
+}
+
+func (s *Server) getConversion(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	writeData(w, http.StatusOK, s.Tags())
+}
+
+func (s *Server) getColumns(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	writeData(w, http.StatusOK, s.Columns())
+}
+
+// validSale checks the optional priority and success_rate keys.
+func validSale(m map[string]json.RawMessage) string {
+	if p, ok, err := str(m, "priority"); err != nil || (ok && p != "LOW" && p != "NORMAL" && p != "HIGH") {
+		return msgPriority
+	}
+	if raw, ok := m["success_rate"]; ok && string(raw) != "null" {
+		var v float64
+		if json.Unmarshal(raw, &v) != nil {
+			sv, _, err := str(m, "success_rate")
+			f, perr := strconv.ParseFloat(strings.TrimSpace(sv), 64)
+			if err != nil || perr != nil {
+				return msgSuccessRate
+			}
+			v = f
+		}
+		if v < 0 || v > 100 || math.IsNaN(v) {
+			return msgSuccessRate
+		}
+	}
+	return ""
+}
+
+func (s *Server) column(id string) bool {
+	for _, c := range s.columns {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// createSale: POST receive/sales/create-sale.
+func (s *Server) createSale(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgColumnRequired)
+		return
+	}
+	column, _, _ := str(m, "column")
+	name, _, _ := str(m, "name")
+	contact, _, _ := str(m, "contact")
+	switch {
+	case strings.TrimSpace(column) == "":
+		writeError(w, http.StatusBadRequest, msgColumnRequired)
+		return
+	case strings.TrimSpace(name) == "":
+		writeError(w, http.StatusBadRequest, msgNameRequired)
+		return
+	}
+	if msg := validSale(m); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	priority, ok, _ := str(m, "priority")
+	if !ok {
+		priority = "LOW"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owner := int32(-1)
+	if strings.TrimSpace(contact) != "" {
+		found := lookup(s.byEmail, s.byEmailDup, emailKey(contact))
+		if len(found) == 0 {
+			writeError(w, http.StatusInternalServerError, msgSaleCreate)
+			return
+		}
+		owner = found[0]
+	}
+	if !s.column(column) {
+		writeError(w, http.StatusInternalServerError, msgSaleCreate)
+		return
+	}
+	ms := s.tick()
+	sa := sale{id: s.auxID("d", len(s.sales)), name: name, column: column, contact: owner, created: ms, updated: ms}
+	s.sales = append(s.sales, sa)
+	if owner >= 0 {
+		s.salesOf[owner] = append(s.salesOf[owner], int32(len(s.sales)-1))
+	}
+	writeData(w, http.StatusCreated, map[string]any{
+		"message": "Vente créée avec succès",
+		"salesDeal": map[string]any{"id": sa.id, "name": sa.name, "priority": priority, "stageId": column,
+			"organizationId": s.orgID, "createdAt": fmtMs(ms)},
+	})
+}
+
+// updateSale: PUT receive/sales/update-sale.
+func (s *Server) updateSale(w http.ResponseWriter, _ *http.Request, body []byte) {
+	m, err := decodeBody(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, msgContactEmail)
+		return
+	}
+	email, _, _ := str(m, "contact_email")
+	if strings.TrimSpace(email) == "" {
+		writeError(w, http.StatusBadRequest, msgContactEmail)
+		return
+	}
+	if msg := validSale(m); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := lookup(s.byEmail, s.byEmailDup, emailKey(email))
+	if len(found) == 0 {
+		writeError(w, http.StatusNotFound, msgSaleNoContact)
+		return
+	}
+	l := s.salesOf[found[0]]
+	if len(l) == 0 {
+		writeError(w, http.StatusNotFound, msgNoSale)
+		return
+	}
+	sa := &s.sales[l[len(l)-1]]
+	if column, ok, _ := str(m, "column"); ok && column != "" {
+		if !s.column(column) {
+			writeError(w, http.StatusInternalServerError, msgInternal)
+			return
+		}
+		sa.column = column
+	}
+	if name, ok, _ := str(m, "name"); ok && name != "" {
+		sa.name = name
+	}
+	sa.updated = s.tick()
+	writeData(w, http.StatusOK, map[string]any{
+		"message":   "Vente mise à jour avec succès",
+		"salesDeal": map[string]any{"id": sa.id, "name": sa.name, "updatedAt": fmtMs(sa.updated)},
+	})
+}
+
+// userCreated streams every live contact, oldest first, in chunks so that
+// writers are never blocked for the whole listing.
+func (s *Server) userCreated(w http.ResponseWriter, r *http.Request, _ []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	_, _ = bw.WriteString(`{"status":200,"data":[`)
+	const chunk = 1024
+	buf := make([][]byte, 0, chunk)
+	n := 0
+	for next := 0; ; {
+		buf = buf[:0]
+		s.mu.RLock()
+		end := len(s.recs)
+		for next < end && len(buf) < chunk {
+			if d := s.recs[next].data; d != nil {
+				buf = append(buf, d)
+			}
+			next++
+		}
+		s.mu.RUnlock()
+		for _, d := range buf {
+			if n > 0 {
+				_ = bw.WriteByte(',')
+			}
+			n++
+			if _, err := bw.Write(d); err != nil {
+				return
+			}
+		}
+		if next >= end {
+			break
+		}
+		if r.Context().Err() != nil {
+			return
+		}
+	}
+	_, _ = bw.WriteString("]}\n")
+	_ = bw.Flush()
+}
+
+func (s *Server) userEdited(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	s.mu.RLock()
+	b := s.edited
+	s.mu.RUnlock()
+	writeFeed(w, b)
+}
+
+func (s *Server) userDeleted(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	s.mu.RLock()
+	b := s.deleted
+	s.mu.RUnlock()
+	writeFeed(w, b)
+}
+
+// writeFeed writes an append-only feed buffer (its bytes below len never
+// change, so it is read without the lock).
+func writeFeed(w http.ResponseWriter, items []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"status":200,"data":[`)
+	_, _ = w.Write(items)
+	_, _ = io.WriteString(w, "]}\n")
+}
+
