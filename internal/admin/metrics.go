@@ -14,13 +14,13 @@ import (
 
 // Metrics are the process's Prometheus metrics, on their own registry.
 type Metrics struct {
-	Registry        *prometheus.Registry
-	RecordsPulled   *prometheus.CounterVec
-	Writes          *prometheus.CounterVec
-	Errors          *prometheus.CounterVec
-	RateLimitWaits  *prometheus.CounterVec
-	JobDuration     *prometheus.HistogramVec
-	PropagationLag  *prometheus.HistogramVec
+	Registry       *prometheus.Registry
+	RecordsPulled  *prometheus.CounterVec
+	Writes         *prometheus.CounterVec
+	Errors         *prometheus.CounterVec
+	RateLimitWaits *prometheus.CounterVec
+	JobDuration    *prometheus.HistogramVec
+	PropagationLag *prometheus.HistogramVec
 }
 
 // NewMetrics registers crmsync's metric families.

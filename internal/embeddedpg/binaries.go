@@ -90,6 +90,9 @@ func startBinaries(ctx context.Context, binDir, dataRoot string, logger *slog.Lo
 	began := time.Now()
 	if err := initDataDir(ctx, binDir, dataRoot, dataDir, ru, logger); err != nil {
 		cleanup()
+		if ru != nil {
+			err = fmt.Errorf("%w (running as root, initdb runs as user %s, which must be able to reach the data root %s)", err, ru.name, dataRoot)
+		}
 		return nil, err
 	}
 	logger.Debug("data dir ready", "data_dir", dataDir, "elapsed", time.Since(began).Round(time.Millisecond))

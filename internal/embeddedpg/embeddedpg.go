@@ -17,7 +17,9 @@
 // that user, so the default data root is then os.TempDir() and each server
 // gets its own os.TempDir()/crmsync-pg-<random> directory owned by postgres.
 // Directories left behind by a process that was killed are removed by the next
-// Start once their server is gone.
+// Start once their server is gone. The output of initdb is cached in the data
+// root (crmsync-template-<hash>, about 40 MB) and copied for each server,
+// which brings startup from about 2 s to about 0.6 s.
 package embeddedpg
 
 import (
@@ -84,7 +86,10 @@ type Server struct {
 }
 
 // Start starts a throwaway PostgreSQL and returns it. The caller must call
-// Stop, which stops the server and removes its data directory.
+// Stop, which stops the server and removes its data directory. ctx bounds the
+// startup only; the server runs until Stop (or, on Linux, until this process
+// dies). When binaries are found but fail to start, Start returns that error
+// rather than falling back to Docker.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	logger := opts.Logger
 	if logger == nil {

@@ -1,12 +1,14 @@
 package embeddedpg
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -273,5 +275,140 @@ func TestWaitReadyReportsExitWithLog(t *testing.T) {
 	err := waitReady(context.Background(), "postgres://x@127.0.0.1:1/postgres?connect_timeout=1", exited, log)
 	if err == nil || !strings.Contains(err.Error(), "could not create lock file") {
 		t.Errorf("waitReady err = %v, want the server log tail", err)
+	}
+}
+
+// TestConcurrentStartsFreshRoot starts two servers at once under an empty data
+// root: both race to build the initdb template, and both must work.
+func TestConcurrentStartsFreshRoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL servers")
+	}
+	if _, err := Find(); err != nil {
+		t.Skipf("no PostgreSQL binaries here: %v", err)
+	}
+	// Not t.TempDir(): when root, the postgres user must traverse the root.
+	root, err := os.MkdirTemp(os.TempDir(), "embeddedpg-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	type result struct {
+		srv *Server
+		err error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			srv, err := Start(ctx, Options{DataRoot: root, NoDocker: true})
+			results <- result{srv, err}
+		}()
+	}
+	var servers []*Server
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("Start: %v", r.err)
+			continue
+		}
+		servers = append(servers, r.srv)
+	}
+	for _, srv := range servers {
+		conn, err := pgx.Connect(ctx, srv.URL())
+		if err != nil {
+			t.Errorf("connect: %v", err)
+		} else {
+			var one int
+			if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+				t.Errorf("SELECT 1: %v", err)
+			}
+			_ = conn.Close(ctx)
+		}
+		if err := srv.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}
+	if len(servers) == 2 && servers[0].URL() == servers[1].URL() {
+		t.Errorf("both servers got the same URL %s", servers[0].URL())
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || !strings.HasPrefix(names[0], templatePrefix) {
+		t.Errorf("data root after Stop holds %v, want only the initdb template", names)
+	}
+}
+
+// TestServerDiesWithParent kills a process that started a server without
+// stopping it: the server must go away (Pdeathsig) and the next Start must
+// not be disturbed.
+func TestServerDiesWithParent(t *testing.T) {
+	if os.Getenv("EMBEDDEDPG_HELPER") == "1" {
+		srv, err := Start(context.Background(), Options{NoDocker: true})
+		if err != nil {
+			os.Stdout.WriteString("ERR " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString(srv.URL() + " " + srv.DataDir() + "\n")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("parent-death signal is Linux only")
+	}
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	if _, err := Find(); err != nil {
+		t.Skipf("no PostgreSQL binaries here: %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithParent$")
+	cmd.Env = append(os.Environ(), "EMBEDDEDPG_HELPER=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.HasPrefix(line, "ERR") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+	fields := strings.Fields(line)
+	u, err := url.Parse(fields[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(fields[1]) })
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", u.Host, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s still up 15s after its parent was killed", u.Host)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

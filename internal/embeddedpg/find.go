@@ -14,13 +14,13 @@ import (
 // searchGlobs are the usual install locations, in order of preference after
 // PATH. Within one glob the highest version wins.
 var searchGlobs = []string{
-	"/usr/lib/postgresql/*/bin",           // Debian, Ubuntu
-	"/usr/pgsql-*/bin",                    // RHEL, Fedora (PGDG)
-	"/opt/homebrew/opt/postgresql@*/bin",  // Homebrew, Apple silicon
-	"/usr/local/opt/postgresql@*/bin",     // Homebrew, Intel
-	"/opt/homebrew/opt/postgresql/bin",    // Homebrew, unversioned formula
-	"/usr/local/opt/postgresql/bin",       // Homebrew, unversioned formula
-	"/usr/local/pgsql/bin",                // built from source
+	"/usr/lib/postgresql/*/bin",          // Debian, Ubuntu
+	"/usr/pgsql-*/bin",                   // RHEL, Fedora (PGDG)
+	"/opt/homebrew/opt/postgresql@*/bin", // Homebrew, Apple silicon
+	"/usr/local/opt/postgresql@*/bin",    // Homebrew, Intel
+	"/opt/homebrew/opt/postgresql/bin",   // Homebrew, unversioned formula
+	"/usr/local/opt/postgresql/bin",      // Homebrew, unversioned formula
+	"/usr/local/pgsql/bin",               // built from source
 	"/Applications/Postgres.app/Contents/Versions/latest/bin",
 }
 

@@ -18,10 +18,10 @@ func BenchmarkListUserCreated(b *testing.B) {
 	for i := range people {
 		people[i] = mapping.Person{
 			FirstName: "First", LastName: fmt.Sprint("Last", i),
-			Emails:    []string{fmt.Sprintf("person%d@example.com", i)},
-			Phones:    []string{"+33612345678"},
-			LinkedIn:  fmt.Sprintf("https://www.linkedin.com/in/person-%d", i),
-			JobTitle:  "Engineer", LeadStage: mapping.StageQualified,
+			Emails:   []string{fmt.Sprintf("person%d@example.com", i)},
+			Phones:   []string{"+33612345678"},
+			LinkedIn: fmt.Sprintf("https://www.linkedin.com/in/person-%d", i),
+			JobTitle: "Engineer", LeadStage: mapping.StageQualified,
 		}
 	}
 	if _, err := s.Seed(people); err != nil {

@@ -692,4 +692,3 @@ func writeFeed(w http.ResponseWriter, items []byte) {
 	_, _ = w.Write(items)
 	_, _ = io.WriteString(w, "]}\n")
 }
-

@@ -15,9 +15,9 @@ func BenchmarkSeed(b *testing.B) {
 	for i := range people {
 		people[i] = mapping.Person{
 			FirstName: "First", LastName: fmt.Sprint("Last", i),
-			Emails:    []string{fmt.Sprintf("person%d@example.com", i)},
-			Phones:    []string{"+33612345678"},
-			LinkedIn:  fmt.Sprintf("https://www.linkedin.com/in/person-%d", i),
+			Emails:   []string{fmt.Sprintf("person%d@example.com", i)},
+			Phones:   []string{"+33612345678"},
+			LinkedIn: fmt.Sprintf("https://www.linkedin.com/in/person-%d", i),
 		}
 	}
 	b.ReportAllocs()

@@ -228,8 +228,8 @@ func TestFindContact(t *testing.T) {
 		t.Fatalf("find = %s", a.raw)
 	}
 	for _, q := range []map[string]any{
-		{"email": "a2@example.com"},                         // email2 is not searched
-		{"linkedin_url": "https://linkedin.com/in/a"},       // exact string only
+		{"email": "a2@example.com"},                        // email2 is not searched
+		{"linkedin_url": "https://linkedin.com/in/a"},      // exact string only
 		{"email": "x@example.com", "linkedin_url": "nope"}, // neither
 	} {
 		a := do(t, s, "POST", "receive/contact/find-contact", key, q)
