@@ -1,0 +1,342 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/engine"
+	"github.com/crmsync/crmsync/internal/app"
+	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/pgtest"
+	"github.com/crmsync/crmsync/internal/simulate"
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
+)
+
+// world is an engine over the four simulators and a fresh database.
+type world struct {
+	t    *testing.T
+	e    *engine.Engine
+	sims map[string]providers.Simulator
+	ctx  context.Context
+}
+
+func newWorld(t *testing.T, seeds map[string][]mapping.Person) *world {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	cfg := &config.Config{}
+	w := &world{t: t, sims: map[string]providers.Simulator{}, ctx: ctx}
+	for _, kind := range simulate.Kinds() {
+		sim, err := simulate.NewSimulator(kind, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sim.Close)
+		if people := seeds[kind]; len(people) > 0 {
+			if _, err := sim.Seed(people); err != nil {
+				t.Fatalf("seed %s: %v", kind, err)
+			}
+		}
+		w.sims[kind] = sim
+		cfg.Connections = append(cfg.Connections, config.Connection{Name: kind, Provider: kind, BaseURL: sim.URL(),
+			Credentials: sim.Credentials(), PollInterval: time.Second, Timeout: 10 * time.Second, Priority: len(cfg.Connections)})
+	}
+	a, err := app.OpenPool(ctx, cfg, pool, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.e = a.Engine
+	return w
+}
+
+// resync runs a full resync in-process: every listing, then every push.
+func (w *world) resync() {
+	w.t.Helper()
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
+		w.t.Fatal(err)
+	}
+	w.drain()
+	if err := w.e.SetRunState(w.ctx, id, "completed", ""); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// drain pushes every queued person in every connection.
+func (w *world) drain() engine.PushStats {
+	w.t.Helper()
+	var total engine.PushStats
+	for _, c := range w.e.Conns() {
+		for i := 0; ; i++ {
+			st, err := w.e.PushBatch(w.ctx, c, engine.PushOptions{})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			total.Creates += st.Creates
+			total.Updates += st.Updates
+			total.Skips += st.Skips
+			total.Adopted += st.Adopted
+			if n, _ := w.e.QueueLen(w.ctx, c); n == 0 || i > 50 {
+				break
+			}
+		}
+	}
+	return total
+}
+
+// pollAll polls every connection, then drains the pushes.
+func (w *world) pollAll() engine.PushStats {
+	w.t.Helper()
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.Poll(w.ctx, c); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return w.drain()
+}
+
+// writes counts the write routes a simulator answered.
+func writes(sim providers.Simulator) int64 {
+	var n int64
+	for route, c := range sim.Requests() {
+		if !strings.HasPrefix(route, "GET ") && !strings.Contains(route, "find-contact") && !strings.Contains(route, "/login") &&
+			!strings.Contains(route, "/token/") {
+			n += c
+		}
+	}
+	return n
+}
+
+func (w *world) allWrites() int64 {
+	var n int64
+	for _, s := range w.sims {
+		n += writes(s)
+	}
+	return n
+}
+
+// find returns the records of kind whose emails include email.
+func (w *world) find(kind, email string) []providers.Record {
+	var out []providers.Record
+	for _, r := range w.sims[kind].Snapshot() {
+		for _, e := range r.Person.Emails {
+			if strings.EqualFold(e, email) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (w *world) count(q string, args ...any) int {
+	w.t.Helper()
+	var n int
+	if err := w.e.Pool().QueryRow(w.ctx, q, args...).Scan(&n); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+var jean = mapping.Person{FirstName: "Jean", LastName: "Dupont", Emails: []string{"jean.dupont@acme.fr"},
+	Phones: []string{"+33612345678"}, LinkedIn: "https://www.linkedin.com/in/jean-dupont", Company: "Acme"}
+
+func TestResyncConvergesAndSecondResyncWritesNothing(t *testing.T) {
+	t.Parallel()
+	marie := mapping.Person{FirstName: "Marie", LastName: "Curie", Emails: []string{"marie@radium.fr"}, Phones: []string{"+33698765432"}}
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}, "ligo": {marie}})
+	w.resync()
+	for kind := range w.sims {
+		for _, email := range []string{"jean.dupont@acme.fr", "marie@radium.fr"} {
+			if got := len(w.find(kind, email)); got != 1 {
+				t.Errorf("%s holds %d records of %s, want 1", kind, got, email)
+			}
+		}
+	}
+	before := w.allWrites()
+	w.resync()
+	w.pollAll()
+	if after := w.allWrites(); after != before {
+		t.Fatalf("second resync and poll made %d writes, want 0", after-before)
+	}
+}
+
+func TestRecordMatchingTwoPeopleMergesThem(t *testing.T) {
+	t.Parallel()
+	byEmail := mapping.Person{FirstName: "Jean", Emails: []string{"jean.dupont@acme.fr"}}
+	byLinkedIn := mapping.Person{FirstName: "Jean", LastName: "Dupont", LinkedIn: "linkedin.com/in/Jean-Dupont/"}
+	both := mapping.Person{FirstName: "Jean", LastName: "Dupont", Emails: []string{"jean.dupont@acme.fr"},
+		LinkedIn: "https://fr.linkedin.com/in/jean-dupont?trk=x"}
+	// Listing order is nextlead, skarbe, epixel, ligo: the Ligo record comes
+	// last and matches both people made before it.
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {byEmail}, "skarbe": {byLinkedIn}, "ligo": {both}})
+	w.resync()
+	if n := w.count(`SELECT count(*) FROM crmsync_merge`); n != 1 {
+		t.Fatalf("merges = %d, want 1", n)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_person WHERE merged_into IS NULL`); n != 1 {
+		t.Fatalf("live people = %d, want 1", n)
+	}
+	if n := w.count(`SELECT count(DISTINCT person_id) FROM crmsync_identity`); n != 1 {
+		t.Fatalf("identities point at %d people, want 1", n)
+	}
+	// Every CRM holds the person once: nobody was created twice.
+	for _, kind := range []string{"nextlead", "skarbe", "ligo"} {
+		if got := len(w.sims[kind].Snapshot()); got != 1 {
+			t.Errorf("%s holds %d records, want 1", kind, got)
+		}
+	}
+}
+
+func TestDuplicatesInOneCRMAreBothLinkedAndNoThirdIsCreated(t *testing.T) {
+	t.Parallel()
+	dup := mapping.Person{FirstName: "Jean", LastName: "Dupont", Emails: []string{"jean.dupont@acme.fr"}}
+	w := newWorld(t, map[string][]mapping.Person{"skarbe": {dup, dup}, "nextlead": {jean}})
+	w.resync()
+	w.pollAll()
+	if got := len(w.find("skarbe", "jean.dupont@acme.fr")); got != 2 {
+		t.Fatalf("skarbe holds %d records of the person, want the 2 it had", got)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_link l JOIN crmsync_connection c ON c.id = l.connection_id
+		WHERE c.name = 'skarbe' AND l.deleted_at IS NULL`); n != 2 {
+		t.Fatalf("skarbe links = %d, want 2", n)
+	}
+	if n := w.count(`SELECT count(DISTINCT person_id) FROM crmsync_link`); n != 1 {
+		t.Fatalf("links point at %d people, want 1", n)
+	}
+}
+
+func TestEditPropagatesOnceWithoutEcho(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	w.resync()
+	ligo := w.find("ligo", "jean.dupont@acme.fr")
+	if len(ligo) != 1 {
+		t.Fatalf("ligo holds %d records, want 1", len(ligo))
+	}
+	if err := w.sims["ligo"].UserEdit(ligo[0].ID, func(p *mapping.Person) { p.LastName = "Martin-Lefèvre" }); err != nil {
+		t.Fatal(err)
+	}
+	w.pollAll()
+	for _, kind := range []string{"nextlead", "epixel", "ligo"} {
+		recs := w.find(kind, "jean.dupont@acme.fr")
+		if len(recs) != 1 || recs[0].Person.LastName != "Martin-Lefèvre" {
+			t.Errorf("%s: last name = %+v, want Martin-Lefèvre", kind, recs)
+		}
+	}
+	// Skarbe cannot update: the skip is recorded once, with its reason.
+	skip := `SELECT count(*) FROM crmsync_write_outcome o JOIN crmsync_connection c ON c.id = o.connection_id
+		WHERE c.name = 'skarbe' AND o.outcome = 'skipped' AND o.reason LIKE '%cannot write%last_name%'`
+	if n := w.count(skip); n != 1 {
+		t.Fatalf("skarbe skips recorded = %d, want 1", n)
+	}
+	before := w.allWrites()
+	w.pollAll()
+	w.pollAll()
+	if after := w.allWrites(); after != before {
+		t.Fatalf("%d writes after the change settled, want 0 (echo)", after-before)
+	}
+	if n := w.count(`SELECT coalesce(sum(count), 0)::int FROM crmsync_write_outcome o JOIN crmsync_connection c ON c.id = o.connection_id
+		WHERE c.name = 'skarbe' AND o.reason LIKE '%last_name%'`); n != 1 {
+		t.Fatalf("skarbe skip counted %d times, want once", n)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_change WHERE field = 'last_name' AND new_value = 'Martin-Lefèvre'`); n != 1 {
+		t.Fatalf("history rows for the edit = %d, want 1", n)
+	}
+}
+
+func TestRetriedCreateAdoptsTheRecordALostReplyMade(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"ligo": {jean}})
+	// List everything, but take the pushes apart by hand.
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	nl, _ := w.e.Conn("nextlead")
+	// The create went through but its answer was lost: the record exists in
+	// NextLead and the pending marker says a create may have happened.
+	if _, err := nl.Provider.Create(w.ctx, jean); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.e.Pool().Exec(w.ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id)
+		SELECT $1, id FROM crmsync_person`, nl.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Adopted != 1 || st.Creates != 0 {
+		t.Fatalf("push = %+v, want the record adopted, nothing created", st)
+	}
+	if got := len(w.find("nextlead", "jean.dupont@acme.fr")); got != 1 {
+		t.Fatalf("nextlead holds %d records, want 1", got)
+	}
+}
+
+func TestDeleteInOneCRMUnlinksAndIsNotRecreated(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	w.resync()
+	sk := w.find("skarbe", "jean.dupont@acme.fr")
+	if len(sk) != 1 {
+		t.Fatalf("skarbe holds %d records, want 1", len(sk))
+	}
+	if err := w.sims["skarbe"].UserDelete(sk[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w.pollAll()
+	w.pollAll()
+	if got := len(w.find("skarbe", "jean.dupont@acme.fr")); got != 0 {
+		t.Fatalf("skarbe holds %d records after the delete, want 0 (not recreated)", got)
+	}
+	for _, kind := range []string{"nextlead", "epixel", "ligo"} {
+		if got := len(w.find(kind, "jean.dupont@acme.fr")); got != 1 {
+			t.Errorf("%s holds %d records, want the person kept", kind, got)
+		}
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_link WHERE deleted_at IS NOT NULL`); n != 1 {
+		t.Fatalf("tombstones = %d, want 1", n)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	rep, err := w.e.DryRun(w.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.People != 1 || rep.PerConn["ligo"].Creates != 1 || rep.PerConn["skarbe"].Creates != 1 {
+		t.Fatalf("dry run = %+v, want one person and a create in ligo and skarbe", rep)
+	}
+	if w.allWrites() != 0 {
+		t.Fatalf("dry run made %d writes", w.allWrites())
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_person`); n != 0 {
+		t.Fatalf("dry run left %d people in the database", n)
+	}
+}
