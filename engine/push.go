@@ -405,8 +405,11 @@ func (e *Engine) queueLink(b *pgx.Batch, c *Conn, remoteID string, pid int64, ba
 	if !changedAt.IsZero() {
 		ct = &changedAt
 	}
-	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version)
-		VALUES ($1, $2, (SELECT coalesce(merged_into, id) FROM crmsync_person WHERE id = $3), $4, $5, $6, $7)
+	// seen_at is the write's own time (not the transaction's start, which
+	// precedes the CRM call): a listing that began before this record existed
+	// must not take its absence for a delete.
+	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version, seen_at)
+		VALUES ($1, $2, (SELECT coalesce(merged_into, id) FROM crmsync_person WHERE id = $3), $4, $5, $6, $7, clock_timestamp())
 		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
 			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
 			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL`,
