@@ -23,7 +23,7 @@ type world struct {
 	ctx  context.Context
 }
 
-func newWorld(t *testing.T, seeds map[string][]mapping.Person) *world {
+func newWorld(t *testing.T, seeds map[string][]mapping.Person, tweak ...func(*config.Connection)) *world {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.New(t)
@@ -41,8 +41,12 @@ func newWorld(t *testing.T, seeds map[string][]mapping.Person) *world {
 			}
 		}
 		w.sims[kind] = sim
-		cfg.Connections = append(cfg.Connections, config.Connection{Name: kind, Provider: kind, BaseURL: sim.URL(),
-			Credentials: sim.Credentials(), PollInterval: time.Second, Timeout: 10 * time.Second, Priority: len(cfg.Connections)})
+		cc := config.Connection{Name: kind, Provider: kind, BaseURL: sim.URL(),
+			Credentials: sim.Credentials(), PollInterval: time.Second, Timeout: 10 * time.Second, Priority: len(cfg.Connections)}
+		for _, f := range tweak {
+			f(&cc)
+		}
+		cfg.Connections = append(cfg.Connections, cc)
 	}
 	a, err := app.OpenPool(ctx, cfg, pool, nil)
 	if err != nil {
@@ -338,5 +342,32 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	if n := w.count(`SELECT count(*) FROM crmsync_person`); n != 0 {
 		t.Fatalf("dry run left %d people in the database", n)
+	}
+}
+
+func TestPropagatedDeleteReachesCRMsWithADeleteRoute(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}}, func(c *config.Connection) {
+		c.PropagateDeletes = c.Name == "skarbe"
+	})
+	w.resync()
+	sk := w.find("skarbe", "jean.dupont@acme.fr")
+	if len(sk) != 1 {
+		t.Fatalf("skarbe holds %d records, want 1", len(sk))
+	}
+	if err := w.sims["skarbe"].UserDelete(sk[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w.pollAll()
+	w.pollAll()
+	// NextLead and Epixel have delete routes; Ligo has none and keeps it.
+	for kind, want := range map[string]int{"nextlead": 0, "epixel": 0, "ligo": 1, "skarbe": 0} {
+		if got := len(w.find(kind, "jean.dupont@acme.fr")); got != want {
+			t.Errorf("%s holds %d records, want %d", kind, got, want)
+		}
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_write_outcome o JOIN crmsync_connection c ON c.id = o.connection_id
+		WHERE c.name = 'ligo' AND o.reason = 'ligo has no delete route'`); n != 1 {
+		t.Fatalf("ligo delete skips recorded = %d, want 1", n)
 	}
 }

@@ -480,8 +480,10 @@ func (e *Engine) MarkDeleted(ctx context.Context, c *Conn, remoteIDs []string) (
 		if _, err := tx.Exec(ctx, `UPDATE crmsync_person SET deleted_at = now(), version = version + 1 WHERE id = ANY($1) AND deleted_at IS NULL`, pids); err != nil {
 			return 0, fmt.Errorf("propagate delete: %w", err)
 		}
+		// Every other CRM gets the person queued: those with a delete
+		// route delete it, the others record why they cannot.
 		for _, oc := range e.conns {
-			if oc.ID != c.ID && oc.Caps.Delete {
+			if oc.ID != c.ID {
 				if _, err := tx.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
 					SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, oc.ID, pids); err != nil {
 					return 0, fmt.Errorf("queue delete: %w", err)
