@@ -175,6 +175,12 @@ func canonicalElem(f Field, s string) string {
 		}
 		return strings.ToLower(strings.TrimSpace(s))
 	case FieldPhones:
+		if isE164Shape(s) {
+			// Already "+digits": NormalizePhone would give it back as it
+			// is (E.164 when possible, else the raw text), so skip the
+			// costly parse on the hot path.
+			return s
+		}
 		return NormalizePhone(s, "").Key()
 	case FieldLinkedIn:
 		if u, err := NormalizeLinkedIn(s); err == nil {
@@ -261,4 +267,17 @@ func MergeValue(f Field, a, b Value) Value {
 		}
 	}
 	return out
+}
+
+// isE164Shape reports whether s is "+" and 1 to 15 digits, with nothing else.
+func isE164Shape(s string) bool {
+	if len(s) < 2 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -155,3 +155,11 @@ func TestHash(t *testing.T) {
 
 // goldenHash is Hash(&Person{FirstName: "Jean"}, NewFieldSet(FieldFirstName)).
 const goldenHash = 0x7a0f8aab08ee9d0e
+
+func TestE164FastPathMatchesNormalizePhone(t *testing.T) {
+	for _, s := range []string{"+33612345678", "+14155550100", "+3361234", "+0123456789", "+1", "+999999999999999", "+33"} {
+		if got, want := canonicalElem(FieldPhones, s), NormalizePhone(s, "").Key(); got != want {
+			t.Errorf("canonicalElem(%q) = %q, NormalizePhone(...).Key() = %q", s, got, want)
+		}
+	}
+}
