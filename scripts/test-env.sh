@@ -17,6 +17,10 @@
 #   4. /.dockerenv exists but the engine runs on this machine:
 #      TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 (testcontainers would otherwise
 #      dial the default gateway for mapped ports).
+#   5. /usr/bin/chromium is missing (the browser test in e2e/ drives it): on
+#      Debian as root, install Debian's chromium (and a font); elsewhere only
+#      a warning, the browser test then fails saying what to install. Done
+#      even when CRMSYNC_TEST_DATABASE_URL is set.
 # On a machine where Docker and the registry already work it changes nothing
 # and exports nothing. With CRMSYNC_TEST_DATABASE_URL set it does nothing.
 #
@@ -88,6 +92,16 @@ _crmsync_test_env_main() {
 		log "cannot pull $1: $(tail -n 1 "$cache/pull.log")"
 		return 1
 	}
+
+	# 5. Chromium for the browser test (first: it does not depend on Docker).
+	if [ -x /usr/bin/chromium ]; then
+		log "chromium present (/usr/bin/chromium)"
+	elif can_install; then
+		apt_install chromium fonts-dejavu-core
+		log "installed Debian's chromium for the browser test"
+	else
+		log "warning: /usr/bin/chromium is missing and cannot be installed here (not Debian or not root); the browser test (e2e) will fail"
+	fi
 
 	if [ -n "${CRMSYNC_TEST_DATABASE_URL:-}" ]; then
 		log "CRMSYNC_TEST_DATABASE_URL is set: tests use that server, no Docker needed"

@@ -49,6 +49,46 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// writeKinds are the kind label values of crmsync_writes_total.
+var writeKinds = []string{"create", "update", "delete", "skip"}
+
+// jobKinds are the job label values of crmsync_job_duration_seconds.
+var jobKinds = []string{"poll", "push"}
+
+// errorClasses lists every providers.Class name, in order.
+func errorClasses() []string {
+	var out []string
+	for c := providers.Class(0); c.String() != ""; c++ {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// Init creates every label set of the given connections at zero, so that
+// each metric family is exported (with zero values) before anything was
+// observed: dashboards and alerts see the series from the start, and a scrape
+// shows every family crmsync has.
+func (m *Metrics) Init(conns []string) {
+	for _, c := range conns {
+		m.RecordsPulled.WithLabelValues(c)
+		m.RateLimitWaits.WithLabelValues(c)
+		for _, k := range writeKinds {
+			m.Writes.WithLabelValues(c, k)
+		}
+		for _, cl := range errorClasses() {
+			m.Errors.WithLabelValues(c, cl)
+		}
+		for _, j := range jobKinds {
+			m.JobDuration.WithLabelValues(c, j)
+		}
+		for _, src := range conns {
+			if src != c {
+				m.PropagationLag.WithLabelValues(src, c)
+			}
+		}
+	}
+}
+
 // ObservePoll records one poll.
 func (m *Metrics) ObservePoll(conn string, st engine.PollStats, d time.Duration, err error) {
 	m.RecordsPulled.WithLabelValues(conn).Add(float64(st.Records))

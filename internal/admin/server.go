@@ -28,7 +28,8 @@ import (
 type Options struct {
 	// Addr to listen on; loopback by default ("127.0.0.1:8080").
 	Addr string
-	// Token is required (as "Authorization: Bearer TOKEN" or ?token=) when
+	// Token is required (as "Authorization: Bearer TOKEN", ?token= or the
+	// cookie ?token= sets; see Server.Handler) when
 	// Addr is not a loopback address; the server refuses to start without it.
 	Token   string
 	Engine  *engine.Engine
@@ -61,6 +62,17 @@ func New(opts Options) (*Server, error) {
 	if !isLoopback(host) && opts.Token == "" {
 		return nil, fmt.Errorf("admin HTTP on %s is not loopback: set admin_token in the config or CRMSYNC_ADMIN_TOKEN", opts.Addr)
 	}
+	if opts.Engine == nil || opts.Pool == nil {
+		return nil, errors.New("admin HTTP: Engine and Pool are required")
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
+	names := make([]string, 0, len(opts.Engine.Conns()))
+	for _, c := range opts.Engine.Conns() {
+		names = append(names, c.Name())
+	}
+	opts.Metrics.Init(names)
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	if opts.Client != nil {
 		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
@@ -98,21 +110,39 @@ func isLoopback(host string) bool {
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Handler returns the server's handler (with the token check).
+// tokenCookie carries the admin token in a browser once it was given as
+// ?token=, so that the page's links and the River UI's API calls work.
+const tokenCookie = "crmsync_admin_token"
+
+// Handler returns the server's handler (with the token check). The token is
+// accepted as "Authorization: Bearer TOKEN", as ?token=TOKEN (which also sets
+// an HttpOnly cookie for the following requests of a browser) or as that
+// cookie. /healthz needs none.
 func (s *Server) Handler() http.Handler {
 	if s.opts.Token == "" {
 		return s.mux
+	}
+	valid := func(got string) bool {
+		return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
 			s.mux.ServeHTTP(w, r)
 			return
 		}
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if got == "" {
-			got = r.URL.Query().Get("token")
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
+		if h := r.Header.Get("Authorization"); h != "" {
+			if !valid(strings.TrimPrefix(h, "Bearer ")) {
+				http.Error(w, "admin token required", http.StatusUnauthorized)
+				return
+			}
+		} else if q := r.URL.Query().Get("token"); q != "" {
+			if !valid(q) {
+				http.Error(w, "admin token required", http.StatusUnauthorized)
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: q, Path: "/", HttpOnly: true,
+				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		} else if c, err := r.Cookie(tokenCookie); err != nil || !valid(c.Value) {
 			http.Error(w, "admin token required", http.StatusUnauthorized)
 			return
 		}
@@ -182,6 +212,7 @@ var healthTmpl = template.Must(template.New("health").Funcs(template.FuncMap{
 		}
 		return time.Since(*t).Round(time.Second).String() + " ago"
 	},
+	"last": func(b []minuteBar) int { return len(b) - 1 },
 	"sum": func(m map[string]int64) int64 {
 		var n int64
 		for _, v := range m {
@@ -203,7 +234,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := healthTmpl.Execute(w, map[string]any{"S": st, "Bars": bars, "Now": time.Now().UTC().Format(time.RFC3339)}); err != nil {
+	var peak, total int64
+	for _, b := range bars {
+		peak = max(peak, b.Count)
+		total += b.Count
+	}
+	data := map[string]any{"S": st, "Bars": bars, "Peak": peak, "Total": total, "Now": time.Now().UTC().Format(time.RFC3339)}
+	if err := healthTmpl.Execute(w, data); err != nil {
 		s.opts.Logger.Warn("render health page", slog.String("error", err.Error()))
 	}
 }
@@ -224,12 +261,13 @@ func (s *Server) writesPerMinute(ctx context.Context) ([]minuteBar, error) {
 		if err := rows.Scan(&b.Minute, &b.Count); err != nil {
 			return nil, err
 		}
+		b.Minute = b.Minute.UTC()
 		peak = max(peak, b.Count)
 		bars = append(bars, b)
 	}
 	for i := range bars {
 		bars[i].X = i * 20
-		bars[i].H = int(bars[i].Count * 100 / peak)
+		bars[i].H = int(bars[i].Count * 104 / peak)
 	}
 	return bars, rows.Err()
 }
