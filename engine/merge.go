@@ -106,9 +106,7 @@ type Merger struct {
 // Apply merges the values of rec, as seen in connection conn at time at, into
 // st. base is the link's base state (nil for a record never seen before):
 // only fields that differ from it are changes. holds lists the fields the
-// CRM holds. Rules: an empty value never erases a non-empty one; emails and
-// phones merge as sets with the primary kept; other fields go by
-// last-writer-wins on at, ties to the connection with the higher priority.
+// CRM holds. The rules are those of offer.
 func (m Merger) Apply(st *PersonState, rec *mapping.Person, base *mapping.Person, holds mapping.FieldSet, conn int16, at time.Time) []FieldChange {
 	var changes []FieldChange
 	for i, f := range mapping.AllFields {
@@ -116,40 +114,59 @@ func (m Merger) Apply(st *PersonState, rec *mapping.Person, base *mapping.Person
 			continue
 		}
 		nv := rec.Get(f)
-		if nv.Empty() {
-			continue
-		}
 		if base != nil && mapping.Equal(f, nv, base.Get(f)) {
 			continue
 		}
-		cur := st.Person.Get(f)
-		var next mapping.Value
-		switch {
-		case isList(f):
-			next = unionList(f, cur, nv)
-			if mapping.Equal(f, next, cur) {
-				continue
-			}
-		case mapping.Equal(f, cur, nv):
-			continue
-		case cur.Empty():
-			next = nv
-		default:
-			p := st.Prov[i]
-			if at.Before(p.At) {
-				continue
-			}
-			if at.Equal(p.At) && m.prio(conn) <= m.prio(p.Conn) {
-				continue
-			}
-			next = nv
+		if ch, ok := m.offer(st, i, nv, Prov{Conn: conn, At: at}); ok {
+			changes = append(changes, ch)
 		}
-		st.Person.Set(f, next)
-		st.Prov[i] = Prov{Conn: conn, At: at}
-		st.Dirty = true
-		changes = append(changes, FieldChange{PersonID: st.ID, Field: f, Old: cur, New: next, Conn: conn, At: at})
 	}
 	return changes
+}
+
+// Fold merges person b into survivor a: every field of b is offered to a
+// with b's provenance, by the same rules as Apply.
+func (m Merger) Fold(a, b *PersonState) []FieldChange {
+	var changes []FieldChange
+	for i, f := range mapping.AllFields {
+		if ch, ok := m.offer(a, i, b.Person.Get(f), b.Prov[i]); ok {
+			changes = append(changes, ch)
+		}
+	}
+	return changes
+}
+
+// offer applies value nv of field i from source src to st, and reports the
+// change when it took. Rules: an empty value never erases a non-empty one;
+// emails and phones merge as sets with the primary kept; other fields go by
+// last-writer-wins on the source time, ties to the connection with the
+// higher priority.
+func (m Merger) offer(st *PersonState, i int, nv mapping.Value, src Prov) (FieldChange, bool) {
+	f := mapping.AllFields[i]
+	if nv.Empty() {
+		return FieldChange{}, false
+	}
+	cur := st.Person.Get(f)
+	next := nv
+	switch {
+	case isList(f):
+		next = unionList(f, cur, nv)
+		if mapping.Equal(f, next, cur) {
+			return FieldChange{}, false
+		}
+	case mapping.Equal(f, cur, nv):
+		return FieldChange{}, false
+	case cur.Empty():
+	default:
+		p := st.Prov[i]
+		if src.At.Before(p.At) || (src.At.Equal(p.At) && m.prio(src.Conn) <= m.prio(p.Conn)) {
+			return FieldChange{}, false
+		}
+	}
+	st.Person.Set(f, next)
+	st.Prov[i] = src
+	st.Dirty = true
+	return FieldChange{PersonID: st.ID, Field: f, Old: cur, New: next, Conn: src.Conn, At: src.At}, true
 }
 
 func (m Merger) prio(conn int16) int {
@@ -157,42 +174,6 @@ func (m Merger) prio(conn int16) int {
 		return -1 << 31
 	}
 	return m.Priority(conn)
-}
-
-// Fold merges person b into survivor a: every field of b fills or wins over
-// a's by the same rules as Apply (using b's provenance), lists union.
-func (m Merger) Fold(a, b *PersonState) []FieldChange {
-	var changes []FieldChange
-	for i, f := range mapping.AllFields {
-		nv := b.Person.Get(f)
-		if nv.Empty() {
-			continue
-		}
-		cur := a.Person.Get(f)
-		var next mapping.Value
-		switch {
-		case isList(f):
-			next = unionList(f, cur, nv)
-			if mapping.Equal(f, next, cur) {
-				continue
-			}
-		case mapping.Equal(f, cur, nv):
-			continue
-		case cur.Empty():
-			next = nv
-		default:
-			pa, pb := a.Prov[i], b.Prov[i]
-			if pb.At.Before(pa.At) || (pb.At.Equal(pa.At) && m.prio(pb.Conn) <= m.prio(pa.Conn)) {
-				continue
-			}
-			next = nv
-		}
-		a.Person.Set(f, next)
-		a.Prov[i] = b.Prov[i]
-		a.Dirty = true
-		changes = append(changes, FieldChange{PersonID: a.ID, Field: f, Old: cur, New: next, Conn: b.Prov[i].Conn, At: b.Prov[i].At})
-	}
-	return changes
 }
 
 // Identities returns the identity keys of p: each valid normalized email

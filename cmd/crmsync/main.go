@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
 )
 
@@ -39,6 +40,16 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	return config.Load(g.configPath)
 }
 
+// openApp loads the config and wires crmsync on its database; the caller
+// closes it.
+func (g *globals) openApp(ctx context.Context) (*app.App, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, g.logger)
+}
+
 // allCommands lists the subcommands.
 func allCommands() []command {
 	return []command{
@@ -48,6 +59,7 @@ func allCommands() []command {
 		{"status", "show per-connection sync state, queues, writes, skips and the last resync", "crmsync status [--json]", runStatus},
 		{"simulate", "serve one CRM simulator standalone, seeded with generated people", "crmsync simulate PROVIDER [--addr 127.0.0.1:PORT] [--people N] [--seed S]", runSimulate},
 		{"demo", "the main job on an embedded default: four simulated CRMs converge on an embedded Postgres", "crmsync demo [--once] [--people N]", runDemo},
+		{"bench", "measure a full resync of N simulated people against its lower bound, and propagation latency", "crmsync bench [flags]", runBench},
 	}
 }
 

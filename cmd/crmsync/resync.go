@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/engine"
-	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/jobs"
 )
 
@@ -22,11 +21,7 @@ func runResync(ctx context.Context, g *globals, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, cfg, g.logger)
+	a, err := g.openApp(ctx)
 	if err != nil {
 		return err
 	}

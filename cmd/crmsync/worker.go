@@ -22,11 +22,7 @@ func runWorker(ctx context.Context, g *globals, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	a, err := app.Open(ctx, cfg, g.logger)
+	a, err := g.openApp(ctx)
 	if err != nil {
 		return err
 	}
