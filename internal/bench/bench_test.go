@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchSmall runs the whole bench on 200 people against an embedded
+// Postgres
+// and checks the result and its JSON.
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs an embedded Postgres")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	res, err := Run(ctx, Options{People: 200, Seed: 3, CallBurst: 200, Propagation: 10, EditRate: 10,
+		PropagationWait: 20 * time.Second, Progress: &progress})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	if res.Duplicates != 0 {
+		t.Errorf("duplicates = %d, want 0", res.Duplicates)
+	}
+	if !res.Converged {
+		t.Errorf("not converged: missing %v", res.Missing)
+	}
+	if res.APICallsTotal == 0 || res.LowerBound == nil || res.LowerBound.APICalls == 0 || res.Ratio <= 0 {
+		t.Errorf("no calls or no lower bound: %+v", res)
+	}
+	if res.LowerBound != nil && res.APICallsTotal < res.LowerBound.WriteCalls {
+		t.Errorf("made %d calls, fewer than the %d writes the lower bound says are needed", res.APICallsTotal, res.LowerBound.WriteCalls)
+	}
+	if p := res.Propagation; p == nil || p.Edits == 0 || p.Lost != 0 {
+		t.Errorf("propagation: %+v", p)
+	}
+	if res.PeakRSSBytes <= 0 {
+		t.Errorf("peak RSS %d", res.PeakRSSBytes)
+	}
+
+	var buf bytes.Buffer
+	if err := res.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, buf.String())
+	}
+	for _, k := range []string{"people", "records", "seconds", "people_per_second", "api_calls", "api_calls_per_person",
+		"peak_rss_bytes", "converged", "duplicates", "lower_bound", "ratio", "propagation"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, buf.String())
+		}
+	}
+	lb, _ := m["lower_bound"].(map[string]any)
+	for _, k := range []string{"api_calls", "seconds", "copy_seconds", "list_calls_per_second", "write_calls_per_second"} {
+		if _, ok := lb[k]; !ok {
+			t.Errorf("lower_bound lacks %q", k)
+		}
+	}
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ratio", "lower bound", "propagation", "API calls by CRM and kind"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ route, want string }{
+		{"GET /api/contacts", KindList},
+		{"GET /api/contacts/{id}", KindGet},
+		{"POST /api/contacts", KindCreate},
+		{"PATCH /api/contacts/{id}", KindUpdate},
+		{"PATCH /api/contacts/{id}/pipeline-state", KindPipeline},
+		{"GET /api/pipeline_states", KindCatalog},
+		{"POST /api/contacts/{id}/notes", KindNote},
+		{"GET /api/connect/contacts", KindList},
+		{"POST /api/connect/contacts", KindCreate},
+		{"GET /api/connect/contacts/lead-statuses", KindCatalog},
+		{"GET /api/connect/me", KindCatalog},
+		{"POST /user/login/", KindAuth},
+		{"POST /user/token/refresh/", KindAuth},
+		{"GET /leads/list/", KindList},
+		{"GET /leads/view/lead/", KindGet},
+		{"POST /leads/create/lead/", KindCreate},
+		{"POST /leads/update/lead/", KindUpdate},
+		{"POST /leads/delete/lead/", KindDelete},
+		{"POST /leads/create/leadnote/", KindNote},
+		{"POST /api/v2/receive/contact/new-contact", KindCreate},
+		{"POST /api/v2/receive/contact/edit-contact", KindUpdate},
+		{"POST /api/v2/receive/contact/delete-contact", KindDelete},
+		{"POST /api/v2/receive/contact/find-contact", KindFind},
+		{"GET /api/v2/receive/contact/get-conversion", KindCatalog},
+		{"POST /api/v2/receive/sales/create-sale", KindPipeline},
+		{"PUT /api/v2/receive/sales/update-sale", KindPipeline},
+		{"GET /api/v2/polling/contact/user-created", KindList},
+		{"GET /api/v2/polling/contact/user-edited", KindList},
+		{"GET /*", KindOther},
+	} {
+		if got := Classify(tc.route); got != tc.want {
+			t.Errorf("Classify(%q) = %q, want %q", tc.route, got, tc.want)
+		}
+	}
+}
+
+func TestListCallsAndQuantile(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		kind    string
+		records int
+		want    int64
+	}{
+		{"nextlead", 100000, 1}, {"skarbe", 5, 1}, {"ligo", 30, 1}, {"ligo", 31, 2}, {"ligo", 0, 1},
+		{"epixel", 100, 2}, {"epixel", 101, 3},
+	} {
+		if got := listCalls(tc.kind, tc.records); got != tc.want {
+			t.Errorf("listCalls(%s, %d) = %d, want %d", tc.kind, tc.records, got, tc.want)
+		}
+	}
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if q := quantile(xs, 0.5); q != 5 {
+		t.Errorf("p50 = %v", q)
+	}
+	if q := quantile(xs, 0.95); q != 10 {
+		t.Errorf("p95 = %v", q)
+	}
+	if q := quantile(nil, 0.5); q != 0 {
+		t.Errorf("empty p50 = %v", q)
+	}
+}
