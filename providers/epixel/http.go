@@ -11,12 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/mapping/epixelmap"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/httpkit"
 )
 
 // envelope is Epixel's answer: {"status_code","errors","data"}.
@@ -122,16 +122,16 @@ var authDetails = []string{
 
 // classify turns a non-2xx answer into a *providers.Error.
 func classify(op string, resp *http.Response, raw []byte) error {
-	e := &providers.Error{Op: op, Status: resp.StatusCode}
 	var env envelope
 	_ = json.Unmarshal(raw, &env)
 	field, msg := firstError(env.Errors)
-	e.Message = msg
+	e := httpkit.StatusError(op, resp.StatusCode, msg, resp.Header.Get("Retry-After"), time.Now())
 	switch code := resp.StatusCode; {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		e.Class = classify401(msg)
-	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
-		e.Class = providers.ClassValidation
+	case code == http.StatusRequestTimeout:
+		e.Class = providers.ClassRetryable
+	case e.Class == providers.ClassValidation:
 		if field != "" && field != "detail" && field != "non_field_errors" {
 			e.Field = epixelmap.NativeField(field)
 		}
@@ -140,17 +140,6 @@ func classify(op string, resp *http.Response, raw []byte) error {
 			"Requested note not found.":
 			e.Class = providers.ClassNotFound
 		}
-	case code == http.StatusNotFound:
-		e.Class = providers.ClassNotFound
-	case code == http.StatusConflict:
-		e.Class = providers.ClassConflict
-	case code == http.StatusTooManyRequests:
-		e.Class = providers.ClassRateLimited
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
-	case code >= 500 || code == http.StatusRequestTimeout:
-		e.Class = providers.ClassRetryable
-	default:
-		e.Class = providers.ClassPermanent
 	}
 	return e
 }
@@ -206,19 +195,6 @@ func firstError(errs map[string]json.RawMessage) (field, msg string) {
 		return field, s
 	}
 	return field, strings.TrimSpace(string(raw))
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date); at least
-// one second.
-func retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if n, err := strconv.Atoi(h); err == nil {
-		return max(time.Duration(n)*time.Second, time.Second)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(time.Until(t).Round(time.Second), time.Second)
-	}
-	return time.Second
 }
 
 // do sends req with a valid token, renewing the token once on an expired

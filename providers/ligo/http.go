@@ -1,7 +1,6 @@
 package ligo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/httpkit"
 )
 
 // Media types the adapter sends.
@@ -32,13 +31,9 @@ const maxErrorBody = 64 << 10
 // and the cancel func of the request's timeout, which the caller must call
 // once done with the body. Any other outcome is a *providers.Error.
 func (a *Adapter) request(ctx context.Context, op, method, target string, body any, contentType string) (*http.Response, context.CancelFunc, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, nil, &providers.Error{Class: providers.ClassPermanent, Op: op, Err: fmt.Errorf("encode body: %w", err)}
-		}
-		rd = bytes.NewReader(b)
+	rd, err := httpkit.JSONBody(op, body)
+	if err != nil {
+		return nil, nil, err
 	}
 	u := target
 	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
@@ -126,42 +121,12 @@ func (e errorBody) text() string {
 func statusError(op string, resp *http.Response, body []byte) error {
 	var eb errorBody
 	_ = json.Unmarshal(body, &eb)
-	e := &providers.Error{Op: op, Status: resp.StatusCode, Message: eb.text()}
-	switch code := resp.StatusCode; {
-	case code == http.StatusUnauthorized:
-		e.Class = providers.ClassAuth
-	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
-		e.Class = providers.ClassValidation
-		if len(eb.Violations) > 0 {
-			e.Field = eb.Violations[0].PropertyPath
-			e.Message = eb.Violations[0].Message
-		}
-	case code == http.StatusNotFound:
-		e.Class = providers.ClassNotFound
-	case code == http.StatusTooManyRequests:
-		e.Class = providers.ClassRateLimited
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case code == http.StatusConflict:
-		e.Class = providers.ClassConflict
-	case code >= 500:
-		e.Class = providers.ClassRetryable
-	default:
-		e.Class = providers.ClassPermanent
+	e := httpkit.StatusError(op, resp.StatusCode, eb.text(), resp.Header.Get("Retry-After"), time.Now())
+	if e.Class == providers.ClassValidation && len(eb.Violations) > 0 {
+		e.Field = eb.Violations[0].PropertyPath
+		e.Message = eb.Violations[0].Message
 	}
 	return e
-}
-
-// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date;
-// a missing or unreadable value is one second, the least a 429 asks for.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return max(time.Duration(n)*time.Second, time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now).Round(time.Second), time.Second)
-	}
-	return time.Second
 }
 
 // decodeError wraps a failure to read a 2xx answer: a cut or garbled body is

@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/httpkit"
 )
 
 // maxSmallBody bounds the bodies read whole (everything but the polling
@@ -57,13 +57,9 @@ func (b *body) Close() error {
 // closes; anything else is a *providers.Error.
 func (a *Adapter) send(ctx context.Context, method, route string, v any) (*body, error) {
 	op := method + " /api/v2/" + route
-	var rd io.Reader
-	if v != nil {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, &providers.Error{Class: providers.ClassPermanent, Op: op, Err: fmt.Errorf("encode body: %w", err)}
-		}
-		rd = bytes.NewReader(b)
+	rd, err := httpkit.JSONBody(op, v)
+	if err != nil {
+		return nil, err
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(a.timeout, func() { cancel(errTimeout) })
@@ -139,50 +135,28 @@ type errorEnvelope struct {
 // statusError maps a non-2xx answer to a *providers.Error with the CRM's
 // message verbatim.
 func statusError(op string, status int, retryAfter string, raw []byte) error {
-	e := &providers.Error{Op: op, Status: status}
+	var msg string
 	var env errorEnvelope
 	if json.Unmarshal(raw, &env) == nil {
-		e.Message = env.Error
-		if e.Message == "" {
-			e.Message = env.Message
+		msg = env.Error
+		if msg == "" {
+			msg = env.Message
 		}
 	}
-	if e.Message == "" {
-		e.Message = http.StatusText(status)
+	if msg == "" {
+		msg = http.StatusText(status)
 	}
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+	e := httpkit.StatusError(op, status, msg, retryAfter, time.Now())
+	switch status {
+	case http.StatusForbidden:
 		e.Class = providers.ClassAuth
-	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
-		e.Class = providers.ClassValidation
-		e.Field = fieldOf(e.Message)
-	case status == http.StatusNotFound:
-		e.Class = providers.ClassNotFound
-	case status == http.StatusConflict:
-		e.Class = providers.ClassConflict
-		e.Field = fieldOf(e.Message)
-	case status == http.StatusTooManyRequests:
-		e.Class = providers.ClassRateLimited
-		e.RetryAfter = parseRetryAfter(retryAfter, time.Now())
-	case status == http.StatusRequestTimeout || status >= 500:
+	case http.StatusRequestTimeout:
 		e.Class = providers.ClassRetryable
-	default:
-		e.Class = providers.ClassPermanent
+	}
+	if e.Class == providers.ClassValidation || e.Class == providers.ClassConflict {
+		e.Field = fieldOf(msg)
 	}
 	return e
-}
-
-// parseRetryAfter reads Retry-After in seconds or as an HTTP date; at least
-// one second.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	d := time.Second
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n > 0 {
-		d = time.Duration(n * float64(time.Second))
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(d, time.Second)
 }
 
 // envelope is NextLead's success body.

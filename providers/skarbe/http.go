@@ -1,7 +1,6 @@
 package skarbe
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,13 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/skarbemap"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/httpkit"
 )
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -64,13 +63,9 @@ func (a *Adapter) do(ctx context.Context, op, method, path string, query url.Val
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, &providers.Error{Class: providers.ClassPermanent, Op: op, Err: fmt.Errorf("encode body: %w", err)}
-		}
-		rd = bytes.NewReader(b)
+	rd, err := httpkit.JSONBody(op, body)
+	if err != nil {
+		return nil, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(a.timeout, cancel)
@@ -147,24 +142,9 @@ func (a *Adapter) streamError(ctx context.Context, op string, err error) error {
 func (a *Adapter) statusError(op string, resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	msg := errorMessage(raw)
-	e := &providers.Error{Op: op, Status: resp.StatusCode, Message: a.redactString(msg)}
-	switch s := resp.StatusCode; {
-	case s == http.StatusUnauthorized:
-		e.Class = providers.ClassAuth
-	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
-		e.Class = providers.ClassValidation
+	e := httpkit.StatusError(op, resp.StatusCode, a.redactString(msg), resp.Header.Get("Retry-After"), time.Now())
+	if e.Class == providers.ClassValidation {
 		e.Field = fieldOf(msg)
-	case s == http.StatusNotFound:
-		e.Class = providers.ClassNotFound
-	case s == http.StatusConflict:
-		e.Class = providers.ClassConflict
-	case s == http.StatusTooManyRequests:
-		e.Class = providers.ClassRateLimited
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case s >= 500:
-		e.Class = providers.ClassRetryable
-	default:
-		e.Class = providers.ClassPermanent
 	}
 	return e
 }
@@ -206,19 +186,6 @@ func fieldOf(msg string) string {
 		return string(mapping.FieldEmails) + "," + string(mapping.FieldFirstName)
 	}
 	return ""
-}
-
-// retryAfter parses a Retry-After header (whole seconds or an HTTP date); a
-// missing or past value means one second.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if n, err := strconv.ParseFloat(h, 64); err == nil && n > 0 {
-		return time.Duration(n * float64(time.Second))
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return time.Second
 }
 
 // redact removes the API key from an error, should a transport ever echo it.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/epixelmap"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // The route templates, relative to the base URL; Requests() is keyed by
@@ -80,30 +81,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || !known {
 		key = r.Method + " /(unknown)"
 	}
-	s.count(key)
-	if d := s.currentLatency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	s.Counters.Add(key)
+	if !s.Latency.Wait(r.Context()) {
+		return
 	}
-	if wait := s.admit(r.Header.Get("apikey")); wait > 0 {
+	if wait := s.Limiter.Admit(r.Header.Get("apikey")); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		writeDetail(w, http.StatusTooManyRequests, "Request was throttled. Expected available in "+strconv.Itoa(wait)+" seconds.")
 		return
 	}
-	status, applyFirst := s.fault()
+	status, applyFirst := s.Faults.Draw()
 	if status != 0 && !(applyFirst && known && rt.write && r.Method == rt.method) {
 		writeDetail(w, status, http.StatusText(status))
 		return
 	}
 	if status != 0 {
 		// A lost reply: the write is applied, the answer is a 5xx.
-		w2 := &discard{h: http.Header{}}
-		s.serve(w2, r, path, ok && known, rt)
+		s.serve(&simkit.Discard{}, r, path, ok && known, rt)
 		writeDetail(w, status, http.StatusText(status))
 		return
 	}
@@ -190,7 +184,7 @@ func writeEnvelope(w http.ResponseWriter, status int, errs, data []byte) {
 
 // writeDetail writes an error envelope with errors {"detail": msg}.
 func writeDetail(w http.ResponseWriter, status int, msg string) {
-	errs := append([]byte(`{"detail":`), appendString(nil, msg)...)
+	errs := append([]byte(`{"detail":`), simkit.AppendJSONString(nil, msg)...)
 	errs = append(errs, '}')
 	writeEnvelope(w, status, errs, []byte("{}"))
 }
@@ -203,13 +197,6 @@ func writeFieldErrors(w http.ResponseWriter, fe *fieldErrors) {
 func writeData(w http.ResponseWriter, status int, data []byte) {
 	writeEnvelope(w, status, []byte("{}"), data)
 }
-
-// discard is a ResponseWriter that drops the answer of a faulted write.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
 
 func (s *Server) handleLogin(w http.ResponseWriter, _ *http.Request, form url.Values) {
 	var fe fieldErrors
@@ -224,9 +211,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, _ *http.Request, form url.Va
 		return
 	}
 	access, refresh := s.issue(true)
-	b := append([]byte(`{"refresh":`), appendString(nil, refresh)...)
+	b := append([]byte(`{"refresh":`), simkit.AppendJSONString(nil, refresh)...)
 	b = append(b, `,"access":`...)
-	b = appendString(b, access)
+	b = simkit.AppendJSONString(b, access)
 	writeData(w, http.StatusOK, append(b, '}'))
 }
 
@@ -242,7 +229,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, _ *http.Request, form url.
 		return
 	}
 	access, _ := s.issue(false)
-	b := append([]byte(`{"access":`), appendString(nil, access)...)
+	b := append([]byte(`{"access":`), simkit.AppendJSONString(nil, access)...)
 	writeData(w, http.StatusOK, append(b, '}'))
 }
 
@@ -521,13 +508,13 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ url.Values
 	b = strconv.AppendInt(b, int64(count), 10)
 	b = append(b, `,"next":`...)
 	if offset+limit < count {
-		b = appendString(b, pageURL(r, offset+limit, limit))
+		b = simkit.AppendJSONString(b, pageURL(r, offset+limit, limit))
 	} else {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"previous":`...)
 	if offset > 0 {
-		b = appendString(b, pageURL(r, max(offset-limit, 0), limit))
+		b = simkit.AppendJSONString(b, pageURL(r, max(offset-limit, 0), limit))
 	} else {
 		b = append(b, "null"...)
 	}

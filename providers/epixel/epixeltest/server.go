@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // Options configures a Server. Zero values take the defaults.
@@ -77,13 +77,7 @@ type Server struct {
 	refresh  map[string]int64
 	tokenSeq uint64
 
-	ctlMu     sync.Mutex
-	rateLimit int
-	faults    float64
-	latency   time.Duration
-	rng       *rand.Rand
-	windows   map[string][]time.Time
-	counts    map[string]int64
+	*simkit.Controls // SetRateLimit, SetFaults, SetLatency, Requests
 }
 
 var _ providers.Simulator = (*Server)(nil)
@@ -131,18 +125,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("epixeltest: listen %s: %w", opts.Addr, err)
 	}
 	s := &Server{
-		opts:      opts,
-		ln:        ln,
-		url:       "http://" + ln.Addr().String() + opts.Prefix,
-		st:        newStore(append([]string{opts.Username}, opts.Users...)),
-		access:    map[string]int64{},
-		refresh:   map[string]int64{},
-		rateLimit: opts.RateLimit,
-		faults:    opts.FaultFraction,
-		latency:   opts.Latency,
-		rng:       rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x9e3779b97f4a7c15)),
-		windows:   map[string][]time.Time{},
-		counts:    map[string]int64{},
+		opts:    opts,
+		ln:      ln,
+		url:     "http://" + ln.Addr().String() + opts.Prefix,
+		st:      newStore(append([]string{opts.Username}, opts.Users...)),
+		access:  map[string]int64{},
+		refresh: map[string]int64{},
+		Controls: simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, opts.Now,
+			rand.NewPCG(opts.RandSeed, opts.RandSeed^0x9e3779b97f4a7c15)),
 	}
 	s.table = s.routes()
 	s.stages = mapping.DefaultStageMap("epixel")
@@ -164,39 +154,6 @@ func (s *Server) Credentials() map[string]string {
 
 // Close stops the server.
 func (s *Server) Close() { _ = s.srv.Close() }
-
-// SetRateLimit limits accepted requests to n per sliding second per apikey.
-func (s *Server) SetRateLimit(n int) {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	s.rateLimit = n
-	clear(s.windows)
-}
-
-// SetFaults makes fraction of requests answer 500, 502 or 503.
-func (s *Server) SetFaults(fraction float64) {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	s.faults = fraction
-}
-
-// SetLatency adds d to every answer.
-func (s *Server) SetLatency(d time.Duration) {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	s.latency = d
-}
-
-// Requests returns the answered requests by route template.
-func (s *Server) Requests() map[string]int64 {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	out := make(map[string]int64, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
 
 // ExpireTokens makes every access token issued so far expired, as if
 // TokenTTL had passed (refresh tokens stay valid).
@@ -255,55 +212,6 @@ func (s *Server) validRefresh(tok string) bool {
 	defer s.authMu.Unlock()
 	exp, ok := s.refresh[tok]
 	return ok && s.opts.Now().UnixMilli() < exp
-}
-
-// count records one answered request for route.
-func (s *Server) count(route string) {
-	s.ctlMu.Lock()
-	s.counts[route]++
-	s.ctlMu.Unlock()
-}
-
-// admit applies the sliding-window rate limit for key; it returns 0 when the
-// request is accepted, else the whole seconds to wait (at least 1).
-func (s *Server) admit(key string) int {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	if s.rateLimit <= 0 {
-		return 0
-	}
-	now := s.opts.Now()
-	w := s.windows[key]
-	cut := 0
-	for cut < len(w) && !w[cut].After(now.Add(-time.Second)) {
-		cut++
-	}
-	w = w[cut:]
-	if len(w) >= s.rateLimit {
-		s.windows[key] = w
-		wait := w[len(w)-s.rateLimit].Add(time.Second).Sub(now)
-		secs := int(math.Ceil(wait.Seconds()))
-		return max(secs, 1)
-	}
-	s.windows[key] = append(w, now)
-	return 0
-}
-
-// fault decides whether this request fails: the status to answer (0: no
-// fault) and, for a write, whether to apply it first.
-func (s *Server) fault() (status int, applyFirst bool) {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	if s.faults <= 0 || s.rng.Float64() >= s.faults {
-		return 0, false
-	}
-	return []int{500, 502, 503}[s.rng.IntN(3)], s.rng.IntN(2) == 0
-}
-
-func (s *Server) currentLatency() time.Duration {
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	return s.latency
 }
 
 // errNotHeld is returned by Seed for a person the CRM cannot hold.

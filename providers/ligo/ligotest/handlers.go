@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // Verbatim messages of the API.
@@ -64,7 +65,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, routeAddNote, true, s.addNote)
 	s.handle(mux, routeDeleteNote, true, s.deleteNote)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.count(r.Method + " ?")
+		s.Counters.Add(r.Method + " ?")
 		if knownPath(r.URL.Path) {
 			writeHydraError(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
 			return
@@ -79,30 +80,23 @@ func (s *Server) routes() http.Handler {
 // time before the 5xx, as a lost reply).
 func (s *Server) handle(mux *http.ServeMux, route string, write bool, h http.HandlerFunc) {
 	mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-		s.count(route)
-		faults, latency := s.config()
-		if latency > 0 {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-timeAfter(latency):
-			}
+		s.Counters.Add(route)
+		if !s.Latency.Wait(r.Context()) {
+			return
 		}
 		tok, ok := s.authorized(r)
 		if !ok {
 			writeJSON(w, http.StatusUnauthorized, "application/json", map[string]any{"code": 401, "message": msgInvalidCredentials})
 			return
 		}
-		if wait, ok := s.admit(tok); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		if wait := s.Limiter.Admit(tok); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(wait))
 			writeHydraError(w, http.StatusTooManyRequests, msgTooManyRequests)
 			return
 		}
-		if faults > 0 && s.float() < faults {
-			codes := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
-			code := codes[int(s.float()*3)%3]
-			if write && s.float() < 0.5 {
-				h(discard{h: http.Header{}}, r)
+		if code, apply := s.Faults.Draw(); code != 0 {
+			if write && apply {
+				h(&simkit.Discard{}, r)
 			}
 			writeHydraError(w, code, http.StatusText(code))
 			return
@@ -110,14 +104,6 @@ func (s *Server) handle(mux *http.ServeMux, route string, write bool, h http.Han
 		h(w, r)
 	})
 }
-
-// discard is a ResponseWriter that drops the answer of a write whose reply is
-// "lost".
-type discard struct{ h http.Header }
-
-func (d discard) Header() http.Header         { return d.h }
-func (d discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d discard) WriteHeader(int)             {}
 
 func writeJSON(w http.ResponseWriter, status int, ctype string, v any) {
 	b, err := json.Marshal(v)
@@ -412,7 +398,7 @@ func (s *Server) appendContact(b []byte, r *record) []byte {
 	b = append(b, `","@type":"Contact","id":"`...)
 	b = appendUUID(b, r.id)
 	b = append(b, `","name":`...)
-	b = appendString(b, r.field(fName))
+	b = simkit.AppendJSONString(b, r.field(fName))
 	for _, l := range []struct {
 		key string
 		i   int
@@ -423,7 +409,7 @@ func (s *Server) appendContact(b []byte, r *record) []byte {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = appendString(b, e)
+				b = simkit.AppendJSONString(b, e)
 			}
 		}
 		b = append(b, ']')
@@ -432,7 +418,7 @@ func (s *Server) appendContact(b []byte, r *record) []byte {
 		b = append(b, ',', '"')
 		b = append(b, stringKeys[f]...)
 		b = append(b, '"', ':')
-		b = appendNullable(b, r.field(f))
+		b = simkit.AppendJSONStringOrNull(b, r.field(f))
 	}
 	b = append(b, `,"status":"`...)
 	b = append(b, statusName(r.status)...)
@@ -442,7 +428,7 @@ func (s *Server) appendContact(b []byte, r *record) []byte {
 		b = append(b, `{"id":"`...)
 		b = appendUUID(b, st.id)
 		b = append(b, `","name":`...)
-		b = appendString(b, st.name)
+		b = simkit.AppendJSONString(b, st.name)
 		b = append(b, '}')
 	} else {
 		b = append(b, "null"...)
@@ -622,9 +608,9 @@ func (s *Server) listPipelineStates(w http.ResponseWriter, r *http.Request) {
 		b = append(b, `","@type":"PipelineState","id":"`...)
 		b = appendUUID(b, st.id)
 		b = append(b, `","name":`...)
-		b = appendString(b, st.name)
+		b = simkit.AppendJSONString(b, st.name)
 		b = append(b, `,"color":`...)
-		b = appendString(b, st.color)
+		b = simkit.AppendJSONString(b, st.color)
 		b = append(b, `,"position":`...)
 		b = appendInt(b, st.position)
 		return append(b, '}')
@@ -674,7 +660,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `","@type":"Note","id":"`...)
 	b = appendUUID(b, n.id)
 	b = append(b, `","content":`...)
-	b = appendString(b, n.content)
+	b = simkit.AppendJSONString(b, n.content)
 	b = append(b, `,"createdAt":"`...)
 	b = append(b, formatMillis(n.created)...)
 	b = append(b, `"}`...)

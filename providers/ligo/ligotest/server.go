@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/ligomap"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // DefaultToken is the bearer token a simulator accepts unless Options says
@@ -81,14 +82,9 @@ type Server struct {
 	live  []uint32            // indexes of live contacts, ascending (creation order)
 	notes map[uint32][]note   // contact index → notes
 
-	cfgMu     sync.Mutex
-	rateLimit int
-	faults    float64
-	latency   time.Duration
-	windows   map[string][]time.Time // token → accepted request times in the last second
-
-	reqMu sync.Mutex
-	reqs  map[string]int64
+	// SetRateLimit, SetFaults, SetLatency, Requests (requests matching no
+	// route count under "<method> ?").
+	*simkit.Controls
 }
 
 type pipelineState struct {
@@ -112,11 +108,6 @@ func New(opts Options) (*Server, error) {
 		rnd:       rand.NewChaCha8(seedBytes(opts.RandSeed)),
 		byID:      map[[16]byte]uint32{},
 		notes:     map[uint32][]note{},
-		rateLimit: opts.RateLimit,
-		faults:    opts.FaultFraction,
-		latency:   opts.Latency,
-		windows:   map[string][]time.Time{},
-		reqs:      map[string]int64{},
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -124,6 +115,8 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.Controls = simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, s.now,
+		rand.NewPCG(opts.RandSeed, 0x6c69676f))
 	if s.page <= 0 {
 		s.page = 30
 	}
@@ -172,12 +165,6 @@ func (s *Server) newID() [16]byte {
 	return u
 }
 
-func (s *Server) float() float64 {
-	s.rndMu.Lock()
-	defer s.rndMu.Unlock()
-	return float64(s.rnd.Uint64()>>11) / (1 << 53)
-}
-
 // Kind names the provider simulated.
 func (s *Server) Kind() string { return "ligo" }
 
@@ -189,46 +176,6 @@ func (s *Server) Credentials() map[string]string { return map[string]string{"tok
 
 // Close stops the server.
 func (s *Server) Close() { _ = s.srv.Close() }
-
-// SetRateLimit limits accepted requests to n per sliding second per token.
-func (s *Server) SetRateLimit(n int) {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	s.rateLimit = n
-	clear(s.windows)
-}
-
-// SetFaults makes fraction of requests answer 500, 502 or 503.
-func (s *Server) SetFaults(fraction float64) {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	s.faults = fraction
-}
-
-// SetLatency adds d to every answer.
-func (s *Server) SetLatency(d time.Duration) {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	s.latency = d
-}
-
-// Requests returns answered requests by route template, 429s, 401s and
-// faults included; requests matching no route count under "<method> ?".
-func (s *Server) Requests() map[string]int64 {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	out := make(map[string]int64, len(s.reqs))
-	for k, v := range s.reqs {
-		out[k] = v
-	}
-	return out
-}
-
-func (s *Server) count(route string) {
-	s.reqMu.Lock()
-	s.reqs[route]++
-	s.reqMu.Unlock()
-}
 
 // Seed stores people as typed in Ligo's screens (no request counted) and
 // returns their IDs. A person without any name cannot be held (Ligo requires
@@ -507,39 +454,4 @@ func (s *Server) authorized(r *http.Request) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
-}
-
-// admit applies the sliding one-second rate limit for tok: false and the
-// whole seconds to wait (at least 1) when over it. Refused requests do not
-// use the quota.
-func (s *Server) admit(tok string) (time.Duration, bool) {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	if s.rateLimit <= 0 {
-		return 0, true
-	}
-	now := s.now()
-	w := s.windows[tok]
-	i := 0
-	for i < len(w) && now.Sub(w[i]) >= time.Second {
-		i++
-	}
-	w = w[i:]
-	if len(w) >= s.rateLimit {
-		s.windows[tok] = w
-		wait := w[len(w)-s.rateLimit].Add(time.Second).Sub(now)
-		secs := (wait + time.Second - 1) / time.Second
-		if secs < 1 {
-			secs = 1
-		}
-		return secs * time.Second, false
-	}
-	s.windows[tok] = append(w, now)
-	return 0, true
-}
-
-func (s *Server) config() (float64, time.Duration) {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	return s.faults, s.latency
 }

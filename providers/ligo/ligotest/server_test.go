@@ -417,41 +417,6 @@ func TestSeedRejectsNameless(t *testing.T) {
 	}
 }
 
-func TestJSONEscaping(t *testing.T) {
-	t.Parallel()
-	for _, in := range []string{"Zoë \"Q\" \\ <b>\u2028\x01\t\n", string([]byte{'a', 0xff, 'b'}), "", "日本語"} {
-		b := appendString(nil, in)
-		var out string
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%q → %s: %v", in, b, err)
-		}
-		if want := strings.ToValidUTF8(in, "\ufffd"); out != want {
-			t.Errorf("%q → %q", in, out)
-		}
-	}
-}
-
-// FuzzAppendString: the hand-written JSON string encoder always produces
-// valid JSON that decodes to the input (invalid UTF-8 replaced).
-func FuzzAppendString(f *testing.F) {
-	f.Add("plain")
-	f.Add("quote\" back\\slash \x00 \u2029 é")
-	f.Fuzz(func(t *testing.T, in string) {
-		b := appendString(nil, in)
-		var out string
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%q → %s: %v", in, b, err)
-		}
-		want := []rune{}
-		for _, r := range in { // range yields U+FFFD per bad byte, as the encoder does
-			want = append(want, r)
-		}
-		if out != string(want) {
-			t.Fatalf("%q → %q", in, out)
-		}
-	})
-}
-
 // clock is a settable clock for tests.
 type clock struct{ ns atomic.Int64 }
 

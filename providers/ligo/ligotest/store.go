@@ -112,5 +112,3 @@ type note struct {
 func formatMillis(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
-
-func timeAfter(d time.Duration) <-chan time.Time { return time.After(d) }

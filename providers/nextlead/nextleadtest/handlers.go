@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/crmsync/crmsync/mapping/nextleadmap"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // Verbatim messages.
@@ -62,80 +62,18 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-func (s *Server) count(route string) {
-	s.ctl.Lock()
-	s.counts[route]++
-	s.ctl.Unlock()
-}
-
-// admit applies the sliding-window rate limit for key: 0 when accepted,
-// otherwise the whole seconds to wait (≥ 1).
-func (s *Server) admit(key string) int {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	if s.rateLimit <= 0 {
-		return 0
-	}
-	now := s.opts.Now()
-	w := s.window[key]
-	n := 0
-	for n < len(w) && now.Sub(w[n]) >= time.Second {
-		n++
-	}
-	w = w[n:]
-	if len(w) >= s.rateLimit {
-		s.window[key] = w
-		wait := w[len(w)-s.rateLimit].Add(time.Second).Sub(now)
-		secs := int(math.Ceil(wait.Seconds()))
-		return max(secs, 1)
-	}
-	s.window[key] = append(w, now)
-	return 0
-}
-
-// fault draws fault injection: 0 for none, else the status to answer and
-// whether a write applies before the fault.
-func (s *Server) fault() (status int, apply bool) {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	if s.faults <= 0 || s.rng.Float64() >= s.faults {
-		return 0, false
-	}
-	return []int{500, 502, 503}[s.rng.IntN(3)], s.rng.IntN(2) == 0
-}
-
-func (s *Server) currentLatency() time.Duration {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	return s.latency
-}
-
-// discard swallows a handler's answer when a faulted write is applied but
-// its reply lost.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, write bool,
 	h func(w http.ResponseWriter, r *http.Request, body []byte)) {
-	s.count(route)
-	if d := s.currentLatency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	s.Counters.Add(route)
+	if !s.Latency.Wait(r.Context()) {
+		return
 	}
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(key) != s.opts.APIKey {
 		writeError(w, http.StatusUnauthorized, msgAuth)
 		return
 	}
-	if wait := s.admit(key); wait > 0 {
+	if wait := s.Limiter.Admit(key); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		writeError(w, http.StatusTooManyRequests, "Too many requests")
 		return
@@ -149,9 +87,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, wri
 		}
 		body = b
 	}
-	if status, apply := s.fault(); status != 0 {
+	if status, apply := s.Faults.Draw(); status != 0 {
 		if write && apply {
-			h(&discard{h: http.Header{}}, r, body)
+			h(&simkit.Discard{}, r, body)
 		}
 		if status == http.StatusInternalServerError {
 			writeError(w, status, msgInternal)

@@ -25,6 +25,7 @@ import (
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/nextleadmap"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // Options configures a Server.
@@ -98,13 +99,7 @@ type Server struct {
 	salesOf     map[int32][]int32
 	idSalt      uint64
 
-	ctl       sync.Mutex // guards the fields below
-	rng       *rand.Rand
-	rateLimit int
-	faults    float64
-	latency   time.Duration
-	window    map[string][]time.Time
-	counts    map[string]int64
+	*simkit.Controls // SetRateLimit, SetFaults, SetLatency, Requests
 }
 
 var _ providers.Simulator = (*Server)(nil)
@@ -138,12 +133,8 @@ func New(opts Options) (*Server, error) {
 		byLinkedDup: map[string][]int32{},
 		salesOf:     map[int32][]int32{},
 		idSalt:      opts.Seed * 0x9e3779b97f4a7c15,
-		rng:         rand.New(rand.NewPCG(opts.Seed, 0x6e6578746c656164)),
-		rateLimit:   opts.RateLimit,
-		faults:      opts.FaultFraction,
-		latency:     opts.Latency,
-		window:      map[string][]time.Time{},
-		counts:      map[string]int64{},
+		Controls: simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, opts.Now,
+			rand.NewPCG(opts.Seed, 0x6e6578746c656164)),
 	}
 	for i, name := range opts.ConversionTags {
 		s.tags = append(s.tags, nextleadmap.Tag{ID: s.auxID("t", i), Name: name, Color: "#28a745",
@@ -180,40 +171,6 @@ func (s *Server) Close() {
 	if err := s.http.Shutdown(ctx); err != nil {
 		_ = s.http.Close()
 	}
-}
-
-// SetRateLimit limits accepted requests to n per sliding second (0: none).
-func (s *Server) SetRateLimit(n int) {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	s.rateLimit = n
-	clear(s.window)
-}
-
-// SetFaults makes fraction of requests answer 500, 502 or 503.
-func (s *Server) SetFaults(fraction float64) {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	s.faults = fraction
-}
-
-// SetLatency adds d to every answer.
-func (s *Server) SetLatency(d time.Duration) {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	s.latency = d
-}
-
-// Requests returns the answered requests by route ("POST
-// /api/v2/receive/contact/new-contact"), 401s, 429s and faults included.
-func (s *Server) Requests() map[string]int64 {
-	s.ctl.Lock()
-	defer s.ctl.Unlock()
-	out := make(map[string]int64, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
 }
 
 // Tags returns the conversion status catalog.

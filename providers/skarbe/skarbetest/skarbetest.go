@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -20,12 +19,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/skarbemap"
 	"github.com/crmsync/crmsync/providers"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // DefaultAPIKey is the key a simulator accepts when Options.APIKey is empty.
@@ -100,18 +99,7 @@ type Server struct {
 	lastTS   int64
 	live     int
 
-	rateLimit atomic.Int64
-	faultBits atomic.Uint64
-	latency   atomic.Int64
-
-	rlMu    sync.Mutex
-	windows map[string][]time.Time
-
-	rngMu sync.Mutex
-	rng   *rand.Rand
-
-	reqMu sync.Mutex
-	reqs  map[string]int64
+	*simkit.Controls // SetRateLimit, SetFaults, SetLatency, Requests
 }
 
 var _ providers.Simulator = (*Server)(nil)
@@ -153,9 +141,8 @@ func New(opts Options) (*Server, error) {
 		catalog:  skarbemap.Catalog(slices.Clone(opts.Statuses)),
 		statuses: make(map[int32]skarbemap.LeadStatus, len(opts.Statuses)),
 		nextID:   1,
-		windows:  map[string][]time.Time{},
-		rng:      rand.New(rand.NewPCG(opts.RandSeed, 0x5ca4be)),
-		reqs:     map[string]int64{},
+		Controls: simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, opts.Now,
+			rand.NewPCG(opts.RandSeed, 0x5ca4be)),
 	}
 	for _, st := range s.catalog {
 		id, err := strconv.ParseInt(string(st.ID), 10, 32)
@@ -175,9 +162,6 @@ func New(opts Options) (*Server, error) {
 	if s.meJSON, err = json.Marshal(me); err != nil {
 		return nil, fmt.Errorf("skarbetest: encode me: %w", err)
 	}
-	s.SetRateLimit(opts.RateLimit)
-	s.SetFaults(opts.FaultFraction)
-	s.SetLatency(opts.Latency)
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -203,28 +187,6 @@ func (s *Server) Credentials() map[string]string {
 
 // Close stops the server.
 func (s *Server) Close() { _ = s.srv.Close() }
-
-// SetRateLimit limits accepted requests to n in any sliding second per key.
-func (s *Server) SetRateLimit(n int) { s.rateLimit.Store(int64(max(n, 0))) }
-
-// SetFaults makes fraction of requests answer 500, 502 or 503.
-func (s *Server) SetFaults(fraction float64) {
-	s.faultBits.Store(math.Float64bits(min(max(fraction, 0), 1)))
-}
-
-// SetLatency adds d to every answer.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(max(d, 0))) }
-
-// Requests returns the answered requests by route template.
-func (s *Server) Requests() map[string]int64 {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	out := make(map[string]int64, len(s.reqs))
-	for k, v := range s.reqs {
-		out[k] = v
-	}
-	return out
-}
 
 // Len returns the number of live contacts.
 func (s *Server) Len() int {
@@ -438,12 +400,6 @@ func route(r *http.Request) string {
 	return routeOther(r.Method)
 }
 
-func (s *Server) count(rt string) {
-	s.reqMu.Lock()
-	s.reqs[rt]++
-	s.reqMu.Unlock()
-}
-
 // writeError answers Skarbe's error envelope.
 func writeError(w http.ResponseWriter, status int, msg string) {
 	b, _ := json.Marshal(skarbemap.ErrorBody{Error: msg})
@@ -460,73 +416,25 @@ func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// admit applies the sliding one-second rate limit for key: it records the
-// request and returns 0, or returns the whole seconds (at least 1) until a
-// slot frees. Refused requests are not recorded.
-func (s *Server) admit(key string) int {
-	n := int(s.rateLimit.Load())
-	if n <= 0 {
-		return 0
-	}
-	now := s.opts.Now()
-	s.rlMu.Lock()
-	defer s.rlMu.Unlock()
-	q := s.windows[key]
-	cut := now.Add(-time.Second)
-	drop := 0
-	for drop < len(q) && !q[drop].After(cut) {
-		drop++
-	}
-	q = q[drop:]
-	if len(q) >= n {
-		s.windows[key] = q
-		wait := q[len(q)-n].Add(time.Second).Sub(now)
-		return max(1, int(math.Ceil(wait.Seconds())))
-	}
-	s.windows[key] = append(q, now)
-	return 0
-}
-
-// fault decides whether to fault this request and with which status, and
-// whether a faulted write is applied first.
-func (s *Server) fault() (status int, apply bool) {
-	f := math.Float64frombits(s.faultBits.Load())
-	if f <= 0 {
-		return 0, false
-	}
-	s.rngMu.Lock()
-	defer s.rngMu.Unlock()
-	if s.rng.Float64() >= f {
-		return 0, false
-	}
-	return []int{500, 502, 503}[s.rng.IntN(3)], s.rng.IntN(2) == 0
-}
-
 // ServeHTTP serves the Skarbe API: count, latency, auth, rate limit, faults,
 // then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r)
-	s.count(rt)
-	if d := time.Duration(s.latency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	s.Counters.Add(rt)
+	if !s.Latency.Wait(r.Context()) {
+		return
 	}
 	key := r.Header.Get("X-Api-Key")
 	if key == "" || subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) != 1 {
 		writeError(w, http.StatusUnauthorized, skarbemap.MsgUnauthorized)
 		return
 	}
-	if wait := s.admit(key); wait > 0 {
+	if wait := s.Limiter.Admit(key); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		writeError(w, http.StatusTooManyRequests, "Too many requests")
 		return
 	}
-	if status, apply := s.fault(); status != 0 {
+	if status, apply := s.Faults.Draw(); status != 0 {
 		if apply && rt == RouteCreateContact {
 			s.create(r) // the write happens; its answer is lost
 		}

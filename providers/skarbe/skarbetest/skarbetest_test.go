@@ -383,19 +383,3 @@ func TestPackRoundTrip(t *testing.T) {
 		t.Fatal("no phones must unpack as nil")
 	}
 }
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\"b\\c\nd\te\x01", "é\u2028", string([]byte{0xff, 'a', 0xc3})} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q encodes to invalid JSON %s: %v", s, b, err)
-		}
-		if want := string([]rune(s)); got != want { // each invalid byte becomes U+FFFD
-			t.Fatalf("round trip of %q: %q", s, got)
-		}
-	})
-}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/mapping/skarbemap"
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // contact is one stored contact, kept small: the text fields are packed into
@@ -104,57 +105,6 @@ func appendTime(b []byte, ms int64) []byte {
 	return append(b, '"')
 }
 
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendNullable appends s as a JSON string, or null when empty.
-func appendNullable(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, "null"...)
-	}
-	return appendJSONString(b, s)
-}
-
 // appendContact renders c as the list (withStatus) or the create answer
 // renders it: every attribute, null where empty.
 func appendContact(b []byte, c *contact, statuses map[int32]skarbemap.LeadStatus, withStatus bool) []byte {
@@ -162,17 +112,17 @@ func appendContact(b []byte, c *contact, statuses map[int32]skarbemap.LeadStatus
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, c.id, 10)
 	b = append(b, `,"email":`...)
-	b = appendNullable(b, f.Email)
+	b = simkit.AppendJSONStringOrNull(b, f.Email)
 	b = append(b, `,"photo":null,"firstName":`...)
-	b = appendNullable(b, f.FirstName)
+	b = simkit.AppendJSONStringOrNull(b, f.FirstName)
 	b = append(b, `,"lastName":`...)
-	b = appendNullable(b, f.LastName)
+	b = simkit.AppendJSONStringOrNull(b, f.LastName)
 	b = append(b, `,"fullName":`...)
-	b = appendNullable(b, fullName(f.FirstName, f.LastName))
+	b = simkit.AppendJSONStringOrNull(b, fullName(f.FirstName, f.LastName))
 	b = append(b, `,"jobTitle":`...)
-	b = appendNullable(b, f.JobTitle)
+	b = simkit.AppendJSONStringOrNull(b, f.JobTitle)
 	b = append(b, `,"companyName":`...)
-	b = appendNullable(b, f.CompanyName)
+	b = simkit.AppendJSONStringOrNull(b, f.CompanyName)
 	b = append(b, `,"phoneNumbers":`...)
 	if f.Phones == nil {
 		b = append(b, "null"...)
@@ -182,18 +132,18 @@ func appendContact(b []byte, c *contact, statuses map[int32]skarbemap.LeadStatus
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, p)
+			b = simkit.AppendJSONString(b, p)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"facebookUrl":`...)
-	b = appendNullable(b, f.FacebookURL)
+	b = simkit.AppendJSONStringOrNull(b, f.FacebookURL)
 	b = append(b, `,"instagramUrl":`...)
-	b = appendNullable(b, f.InstagramURL)
+	b = simkit.AppendJSONStringOrNull(b, f.InstagramURL)
 	b = append(b, `,"linkedinUrl":`...)
-	b = appendNullable(b, f.LinkedInURL)
+	b = simkit.AppendJSONStringOrNull(b, f.LinkedInURL)
 	b = append(b, `,"note":`...)
-	b = appendNullable(b, f.Note)
+	b = simkit.AppendJSONStringOrNull(b, f.Note)
 	b = append(b, `,"lastActivityAt":`...)
 	b = appendTime(b, c.created)
 	b = append(b, `,"createdAt":`...)
@@ -204,9 +154,9 @@ func appendContact(b []byte, c *contact, statuses map[int32]skarbemap.LeadStatus
 			b = append(b, `{"id":`...)
 			b = strconv.AppendInt(b, int64(c.status), 10)
 			b = append(b, `,"label":`...)
-			b = appendJSONString(b, st.Label)
+			b = simkit.AppendJSONString(b, st.Label)
 			b = append(b, `,"color":`...)
-			b = appendJSONString(b, st.Color)
+			b = simkit.AppendJSONString(b, st.Color)
 			b = append(b, '}')
 		} else {
 			b = append(b, "null"...)
