@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -286,6 +287,20 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		done[pid] = true
 	}
 	batch := &pgx.Batch{}
+	// A create refused with a 429 (or never sent after one) created nothing:
+	// it is no longer pending, so its retry creates directly instead of
+	// searching first (which, under a rate limit, doubled every create's
+	// calls and starved the creates behind the searches).
+	var unsent []int64
+	for _, r := range results {
+		if r.op.Kind == OpCreate && r.err != nil && providers.ClassOf(r.err) == providers.ClassRateLimited &&
+			slices.Contains(pendingIDs, r.op.PersonID) {
+			unsent = append(unsent, r.op.PersonID)
+		}
+	}
+	if len(unsent) > 0 {
+		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, unsent)
+	}
 	for _, r := range results {
 		op := r.op
 		switch {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,58 @@ const (
 	// over to a fresh job.
 	pushSlice = 20 * time.Second
 )
+
+// EnvRescueAfter names the environment variable that overrides
+// RescueStuckJobsAfter (a Go duration such as 10s). The job timeouts and the
+// push slice scale down with it, so that they stay below the rescue and no
+// running job is rescued. Tests use it to see a killed worker's jobs run
+// again within seconds.
+const EnvRescueAfter = "CRMSYNC_RESCUE_AFTER"
+
+// EnvClientID names the environment variable that, when set, is the River
+// client ID of a worker (recorded in each job's attempted_by), so that an
+// operator or a test can tell which process ran a job.
+const EnvClientID = "CRMSYNC_CLIENT_ID"
+
+// Timeouts are the job timeouts and the stuck-job rescue of a client.
+type Timeouts struct {
+	Poll, List, Push, Rescue time.Duration
+	// PushSlice is how long one push job drains its queue.
+	PushSlice time.Duration
+}
+
+// DefaultTimeouts returns the package's default timeouts.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Poll: PollTimeout, List: ListTimeout, Push: PushTimeout, Rescue: RescueStuckJobsAfter, PushSlice: pushSlice}
+}
+
+// ScaledTimeouts returns the default timeouts with the rescue set to rescue;
+// when rescue is shorter than the default, every job timeout shrinks in
+// proportion, so that each stays below the rescue.
+func ScaledTimeouts(rescue time.Duration) Timeouts {
+	t := DefaultTimeouts()
+	if rescue <= 0 || rescue >= t.Rescue {
+		if rescue > 0 {
+			t.Rescue = rescue
+		}
+		return t
+	}
+	scale := func(d time.Duration) time.Duration {
+		return max(time.Duration(float64(d)*float64(rescue)/float64(RescueStuckJobsAfter)), 100*time.Millisecond)
+	}
+	return Timeouts{Poll: scale(t.Poll), List: scale(t.List), Push: scale(t.Push), Rescue: rescue, PushSlice: scale(t.PushSlice)}
+}
+
+// TimeoutsFromEnv returns ScaledTimeouts of $CRMSYNC_RESCUE_AFTER, or the
+// defaults when it is unset or invalid.
+func TimeoutsFromEnv() Timeouts {
+	if v := os.Getenv(EnvRescueAfter); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return ScaledTimeouts(d)
+		}
+	}
+	return DefaultTimeouts()
+}
 
 // QueueFor names the queue of a connection.
 func QueueFor(conn string) string { return "conn_" + conn }
@@ -119,6 +172,16 @@ type Deps struct {
 	// Hooks observe job outcomes (metrics); optional.
 	OnPoll func(conn string, st engine.PollStats, d time.Duration, err error)
 	OnPush func(conn string, st engine.PushStats, d time.Duration, err error)
+	// Timeouts are the job timeouts; the zero value means DefaultTimeouts
+	// (NewClient fills it from the environment, see EnvRescueAfter).
+	Timeouts Timeouts
+}
+
+func (d *Deps) timeouts() Timeouts {
+	if d.Timeouts.Rescue == 0 {
+		return DefaultTimeouts()
+	}
+	return d.Timeouts
 }
 
 func client(ctx context.Context) (*river.Client[pgx.Tx], error) {
@@ -132,7 +195,7 @@ type PollWorker struct {
 }
 
 // Timeout bounds one poll.
-func (w *PollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return PollTimeout }
+func (w *PollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return w.Deps.timeouts().Poll }
 
 // Work polls the connection and queues the pushes its changes need.
 func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
@@ -197,7 +260,7 @@ type PushWorker struct {
 }
 
 // Timeout bounds one push job.
-func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return PushTimeout }
+func (w *PushWorker) Timeout(*river.Job[PushArgs]) time.Duration { return w.Deps.timeouts().Push }
 
 // Work drains the connection's push queue in batches for a while, then
 // hands over to a new job if people remain.
@@ -214,7 +277,7 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		// whose records are not in yet.
 		return river.JobSnooze(500 * time.Millisecond)
 	}
-	deadline := time.Now().Add(pushSlice)
+	deadline := time.Now().Add(w.Deps.timeouts().PushSlice)
 	for time.Now().Before(deadline) {
 		start := time.Now()
 		st, err := e.PushBatch(ctx, c, engine.PushOptions{})
@@ -260,7 +323,7 @@ type ListWorker struct {
 }
 
 // Timeout bounds one listing.
-func (w *ListWorker) Timeout(*river.Job[ListArgs]) time.Duration { return ListTimeout }
+func (w *ListWorker) Timeout(*river.Job[ListArgs]) time.Duration { return w.Deps.timeouts().List }
 
 // Work lists the connection into the canonical store for the run.
 func (w *ListWorker) Work(ctx context.Context, job *river.Job[ListArgs]) error {
@@ -397,14 +460,20 @@ type ClientOptions struct {
 
 // NewClient returns a River client with the project's workers, one queue per
 // connection, the admin queue, the periodic polls and the short
-// stuck-job rescue.
+// stuck-job rescue ($CRMSYNC_RESCUE_AFTER shortens it and the job
+// timeouts, see EnvRescueAfter; d.Timeouts, when set, wins).
 func NewClient(pool *pgxpool.Pool, d *Deps, opts ClientOptions) (*river.Client[pgx.Tx], error) {
+	if d.Timeouts.Rescue == 0 {
+		d.Timeouts = TimeoutsFromEnv()
+	}
+	t := d.timeouts()
 	cfg := &river.Config{
 		Logger:               d.Logger,
-		RescueStuckJobsAfter: RescueStuckJobsAfter,
-		JobTimeout:           PushTimeout,
+		RescueStuckJobsAfter: t.Rescue,
+		JobTimeout:           t.Push,
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    250 * time.Millisecond,
+		ID:                   os.Getenv(EnvClientID),
 	}
 	if !opts.InsertOnly {
 		per := opts.WorkersPerQueue
