@@ -275,7 +275,7 @@ func waitFirstPolls(ctx context.Context, pool *pgxpool.Pool, n int, t0 time.Time
 	defer cancel()
 	for {
 		var k int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_sync_state WHERE last_poll_ok_at >= $1 AND checkpoint IS NOT NULL`, t0).Scan(&k); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_sync_state WHERE last_poll_ok_at >= $1`, t0).Scan(&k); err != nil {
 			return fmt.Errorf("wait for first polls: %w", err)
 		}
 		if k >= n {
