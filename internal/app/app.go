@@ -94,10 +94,14 @@ func OpenPool(ctx context.Context, cfg *config.Config, pool *pgxpool.Pool, logge
 			rt = ratelimit.New(pool, id, cc.RateLimit).Transport(rt)
 		}
 		p, err := simulate.NewProvider(cc.Provider, providers.Options{
-			Name:            cc.Name,
-			BaseURL:         cc.BaseURL,
-			Credentials:     cc.Credentials,
-			HTTPClient:      &http.Client{Transport: rt, Timeout: cc.Timeout},
+			Name:        cc.Name,
+			BaseURL:     cc.BaseURL,
+			Credentials: cc.Credentials,
+			// No http.Client.Timeout: it would cap a whole streamed listing,
+			// which stays open while its batches are ingested. Each adapter
+			// bounds its requests with opts.Timeout itself (headers and idle
+			// reads for streams, the whole call for small answers).
+			HTTPClient:      &http.Client{Transport: rt},
 			Timeout:         cc.Timeout,
 			Stages:          stages,
 			PipelineAliases: cc.PipelineAliases,
