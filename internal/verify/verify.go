@@ -84,6 +84,11 @@ func Check(crms []CRM) *Report {
 		for _, r := range g {
 			counts[r.crm]++
 			for _, f := range mapping.AllFields {
+				if crms[r.crm].Caps.JoinedName && (f == mapping.FieldFirstName || f == mapping.FieldLastName) {
+					// One full-name field split at its first space cannot
+					// tell a lone last name from a first name.
+					continue
+				}
 				if merged.Get(f).Empty() {
 					merged.Set(f, r.p.Get(f))
 				}
@@ -154,6 +159,13 @@ func (r *Report) String() string {
 	for _, n := range names {
 		c := r.PerCRM[n]
 		fmt.Fprintf(&b, "  %-10s records %6d  people %6d  can hold %6d  missing %d  duplicated %d\n", n, c.Records, c.People, c.CanHold, len(c.Missing), c.Duplicates)
+		for i, m := range c.Missing {
+			if i == 5 {
+				fmt.Fprintf(&b, "    … and %d more\n", len(c.Missing)-5)
+				break
+			}
+			fmt.Fprintf(&b, "    missing: %s\n", m)
+		}
 	}
 	return b.String()
 }
