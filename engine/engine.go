@@ -47,6 +47,8 @@ type Engine struct {
 	PushConcurrency int
 	// BatchSize is how many records an ingest batch or push batch holds.
 	BatchSize int
+	// seen skips records unchanged since this process last ingested them.
+	seen *seenCache
 }
 
 // New registers the connections in the database and returns an engine.
@@ -55,7 +57,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, conns []*Conn, logger *slog.Lo
 		logger = slog.Default()
 	}
 	e := &Engine{pool: pool, conns: conns, byName: map[string]*Conn{}, byID: map[int16]*Conn{},
-		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500}
+		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500, seen: newSeenCache()}
 	for _, c := range conns {
 		c.Caps = c.Provider.Capabilities()
 		err := pool.QueryRow(ctx, `INSERT INTO crmsync_connection (name, provider) VALUES ($1, $2)

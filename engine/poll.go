@@ -38,6 +38,8 @@ func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 	seen := make(map[uint64]struct{})
 	var batch []providers.Record
 	var deletes []string
+	var ids []string
+	var hashes []uint64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -47,13 +49,22 @@ func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 			return err
 		}
 		stats.Add(st)
-		batch = batch[:0]
+		e.seen.remember(c.ID, ids, hashes)
+		batch, ids, hashes = batch[:0], ids[:0], hashes[:0]
 		return nil
 	}
 	res, err := c.Provider.Changes(ctx, checkpoint, func(ch providers.Change) error {
 		switch ch.Kind {
 		case providers.ChangeUpsert:
 			seen[maphash.String(seed, ch.Record.ID)] = struct{}{}
+			stats.Records++
+			h := recordHash(c, &ch.Record)
+			if e.seen.unchanged(c.ID, &ch.Record, h) {
+				stats.Unchanged++
+				return nil
+			}
+			ids, hashes = append(ids, ch.Record.ID), append(hashes, h)
+			stats.Records--
 			batch = append(batch, ch.Record)
 			if len(batch) >= e.BatchSize {
 				return flush()
@@ -88,6 +99,7 @@ func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 			deletes = append(deletes, id)
 		}
 	}
+	e.seen.forget(c.ID, deletes)
 	n, err := e.MarkDeleted(ctx, c, deletes)
 	if err != nil {
 		return stats, fmt.Errorf("poll %s: %w", c.Name(), err)

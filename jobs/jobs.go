@@ -122,9 +122,16 @@ func (a PollArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueNotCompleted}}
 }
 
-// PushArgs drains one connection's push queue.
+// PushSlots is how many push jobs drain one connection's queue at once
+// (each claims its own people with SKIP LOCKED), so that CRM latency
+// overlaps with the database work of the other slot.
+const PushSlots = 2
+
+// PushArgs drains one connection's push queue; Slot tells the concurrent
+// push jobs of one connection apart.
 type PushArgs struct {
 	Connection string `json:"connection" river:"unique"`
+	Slot       int    `json:"slot,omitempty" river:"unique"`
 }
 
 // Kind names the job kind.
@@ -228,7 +235,9 @@ func kickPushes(ctx context.Context, e *engine.Engine) error {
 			return fmt.Errorf("queue length %s: %w", c.Name(), err)
 		}
 		if n > 0 {
-			params = append(params, river.InsertManyParams{Args: PushArgs{Connection: c.Name()}})
+			for slot := range min(PushSlots, int((n+int64(e.BatchSize)-1)/int64(e.BatchSize))) {
+				params = append(params, river.InsertManyParams{Args: PushArgs{Connection: c.Name(), Slot: slot}})
+			}
 		}
 	}
 	if len(params) == 0 {
