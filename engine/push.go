@@ -287,6 +287,8 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		done[pid] = true
 	}
 	batch := &pgx.Batch{}
+	var links linkWrites
+	var created []int64
 	// A create refused with a 429 (or never sent after one) created nothing:
 	// it is no longer pending, so its retry creates directly instead of
 	// searching first (which, under a rate limit, doubled every create's
@@ -357,27 +359,21 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 					stats.Adopted++
 				} else {
 					stats.Creates++
-					batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'create', 1)
-						ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
 				}
-				e.queueLink(batch, c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
-				batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = $2`, c.ID, op.PersonID)
+				links.add(c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
+				created = append(created, op.PersonID)
 			case OpUpdate:
 				if len(op.Fields) > 0 {
 					stats.Updates++
-					batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'update', 1)
-						ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
 				}
 				var changedAt time.Time
 				if r.rec != nil {
 					changedAt = r.rec.ChangedAt
 				}
-				e.queueLink(batch, c, op.RemoteID, op.PersonID, &r.newBase, op.Version, changedAt)
+				links.add(c, op.RemoteID, op.PersonID, &r.newBase, op.Version, changedAt)
 			case OpDelete:
 				stats.Deletes++
 				batch.Queue(`UPDATE crmsync_link SET deleted_at = now() WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID)
-				batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, 'delete', 1)
-					ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + 1`, c.ID)
 			}
 		}
 	}
@@ -385,6 +381,18 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	for pid, ok := range done {
 		if ok {
 			finished = append(finished, pid)
+		}
+	}
+	links.queue(batch, c)
+	if len(created) > 0 {
+		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, created)
+	}
+	// One row update per kind and batch: the counters are hot rows that
+	// every push batch of the connection touches.
+	for kind, n := range map[string]int{"create": stats.Creates, "update": stats.Updates, "delete": stats.Deletes} {
+		if n > 0 {
+			batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, $2, $3)
+				ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + EXCLUDED.count`, c.ID, kind, n)
 		}
 	}
 	if n := stats.Creates + stats.Updates + stats.Deletes; n > 0 {
@@ -415,20 +423,45 @@ func (e *Engine) queueOutcome(b *pgx.Batch, c *Conn, op Op, outcome, reason stri
 			last_at = now()`, c.ID, op.PersonID, string(op.Kind), outcome, reason, op.Version)
 }
 
-func (e *Engine) queueLink(b *pgx.Batch, c *Conn, remoteID string, pid int64, base *mapping.Person, version int64, changedAt time.Time) {
+// linkWrites collects the links a push batch writes, sent as one
+// multi-row statement.
+type linkWrites struct {
+	rids     []string
+	pids     []int64
+	bases    []string
+	hashes   []int64
+	changed  []*time.Time
+	versions []int64
+}
+
+func (l *linkWrites) add(c *Conn, remoteID string, pid int64, base *mapping.Person, version int64, changedAt time.Time) {
 	var ct *time.Time
 	if !changedAt.IsZero() {
 		ct = &changedAt
 	}
-	// seen_at is the write's own time (not the transaction's start, which
-	// precedes the CRM call): a listing that began before this record existed
-	// must not take its absence for a delete.
+	l.rids = append(l.rids, remoteID)
+	l.pids = append(l.pids, pid)
+	l.bases = append(l.bases, string(encodeBase(base)))
+	l.hashes = append(l.hashes, int64(mapping.Hash(base, c.Caps.Holds)))
+	l.changed = append(l.changed, ct)
+	l.versions = append(l.versions, version)
+}
+
+// queue adds the statement to b. seen_at is the write's own time (not the
+// transaction's start, which precedes the CRM call): a listing that began
+// before this record existed must not take its absence for a delete.
+func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
+	if len(l.rids) == 0 {
+		return
+	}
 	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version, seen_at)
-		VALUES ($1, $2, (SELECT coalesce(merged_into, id) FROM crmsync_person WHERE id = $3), $4, $5, $6, $7, clock_timestamp())
+		SELECT $1, x.r, coalesce(p.merged_into, x.p), x.b::jsonb, x.h, x.t, x.v, clock_timestamp()
+		FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bigint[]) AS x(r, p, b, h, t, v)
+		JOIN crmsync_person p ON p.id = x.p
 		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
 			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
 			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL`,
-		c.ID, remoteID, pid, encodeBase(base), int64(mapping.Hash(base, c.Caps.Holds)), ct, version)
+		c.ID, l.rids, l.pids, l.bases, l.hashes, l.changed, l.versions)
 }
 
 // planBatch loads the people, their links in c and pending creates, and
