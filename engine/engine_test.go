@@ -94,6 +94,7 @@ func (w *world) drain() engine.PushStats {
 			total.Updates += st.Updates
 			total.Skips += st.Skips
 			total.Adopted += st.Adopted
+			total.Stale += st.Stale
 			if n, _ := w.e.QueueLen(w.ctx, c); n == 0 || i > 50 {
 				break
 			}
@@ -369,5 +370,42 @@ func TestPropagatedDeleteReachesCRMsWithADeleteRoute(t *testing.T) {
 	if n := w.count(`SELECT count(*) FROM crmsync_write_outcome o JOIN crmsync_connection c ON c.id = o.connection_id
 		WHERE c.name = 'ligo' AND o.reason = 'ligo has no delete route'`); n != 1 {
 		t.Fatalf("ligo delete skips recorded = %d, want 1", n)
+	}
+}
+
+// TestLaterEditInTheTargetIsNotOverwritten: an edit seen in NextLead must not
+// overwrite a later edit made in Ligo that crmsync has not polled yet; the
+// update reads the Ligo record first, finds it changed, ingests it, and the
+// later edit wins everywhere.
+func TestLaterEditInTheTargetIsNotOverwritten(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	w.resync()
+	nl, li := w.find("nextlead", "jean.dupont@acme.fr"), w.find("ligo", "jean.dupont@acme.fr")
+	if len(nl) != 1 || len(li) != 1 {
+		t.Fatalf("records: nextlead %d, ligo %d, want 1 each", len(nl), len(li))
+	}
+	if err := w.sims["nextlead"].UserEdit(nl[0].ID, func(p *mapping.Person) { p.LastName = "Earlier" }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := w.sims["ligo"].UserEdit(li[0].ID, func(p *mapping.Person) { p.LastName = "Later" }); err != nil {
+		t.Fatal(err)
+	}
+	nlc, _ := w.e.Conn("nextlead")
+	if _, err := w.e.Poll(w.ctx, nlc); err != nil {
+		t.Fatal(err)
+	}
+	st := w.drain()
+	if st.Stale == 0 {
+		t.Fatalf("push = %+v, want the Ligo record found changed", st)
+	}
+	w.drain()
+	w.pollAll()
+	for _, kind := range []string{"nextlead", "epixel", "ligo"} {
+		recs := w.find(kind, "jean.dupont@acme.fr")
+		if len(recs) != 1 || recs[0].Person.LastName != "Later" {
+			t.Errorf("%s: %+v, want last name Later", kind, recs)
+		}
 	}
 }

@@ -47,6 +47,12 @@ type Op struct {
 	// Defer is set when the op must wait (a create to a CRM that cannot be
 	// searched, until its next listing).
 	Defer bool
+	// Verify is set for an update that must first check that the record
+	// still holds its base state (outside a resync, whose listing is fresh):
+	// a record edited in the CRM since crmsync last saw it is ingested
+	// first, so that a later edit there is never overwritten by an earlier
+	// one from elsewhere.
+	Verify bool
 	// Source and SourceAt are the connection and time of the person's latest
 	// change (for the propagation-lag metric).
 	Source   int16
@@ -70,6 +76,9 @@ type PushStats struct {
 	Remaining int
 	// Lags are the propagation lags of the writes made.
 	Lags []Lag
+	// Stale counts records found changed in the CRM since last seen (read
+	// before an update): they were ingested, and written after.
+	Stale int
 }
 
 type personLinks struct {
@@ -210,6 +219,9 @@ type opResult struct {
 	newBase  mapping.Person
 	skip     string
 	deferred bool
+	// stale is the record as the CRM holds it now, when it changed since
+	// its base state: it is ingested first and the write waits.
+	stale *providers.Record
 }
 
 // PushOptions tune a push batch.
@@ -303,9 +315,14 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	if len(unsent) > 0 {
 		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, unsent)
 	}
+	var stale []providers.Record
 	for _, r := range results {
 		op := r.op
 		switch {
+		case r.stale != nil:
+			stale = append(stale, *r.stale)
+			done[op.PersonID] = false
+			stats.Remaining++
 		case r.deferred:
 			done[op.PersonID] = false
 			stats.Remaining++
@@ -408,7 +425,42 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	if err := tx.Commit(ctx); err != nil {
 		return stats, fmt.Errorf("push %s: commit: %w", c.Name(), err)
 	}
+	if len(stale) > 0 {
+		// The CRM changed since crmsync last saw these records: take their
+		// changes in (last writer wins decides). Their queue rows stay, so
+		// the next batch plans them against the refreshed base state and
+		// the person as this ingest left it.
+		if _, err := e.Ingest(ctx, c, stale, IngestOptions{}); err != nil {
+			return stats, fmt.Errorf("push %s: ingest records changed since last seen: %w", c.Name(), err)
+		}
+		stats.Stale += len(stale)
+	}
 	return stats, nil
+}
+
+// current reads record id as the CRM holds it now: by ID where the CRM can,
+// else by the base state's primary email; nil when the CRM offers neither.
+func (e *Engine) current(ctx context.Context, c *Conn, id string, base *mapping.Person) (*providers.Record, error) {
+	switch {
+	case c.Caps.Get:
+		rec, err := c.Provider.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("read %s record before update: %w", c.Name(), err)
+		}
+		return &rec, nil
+	case c.Caps.FindByEmail && base.PrimaryEmail() != "":
+		recs, err := c.Provider.FindByEmail(ctx, base.PrimaryEmail())
+		if err != nil {
+			return nil, fmt.Errorf("read %s record before update: %w", c.Name(), err)
+		}
+		for i := range recs {
+			if recs[i].ID == id {
+				return &recs[i], nil
+			}
+		}
+		return nil, &providers.Error{Class: providers.ClassNotFound, Op: "read before update", Message: "record no longer found by its email"}
+	}
+	return nil, nil
 }
 
 func (e *Engine) queueOutcome(b *pgx.Batch, c *Conn, op Op, outcome, reason string) {
@@ -537,6 +589,12 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 	rows.Close()
 	var lastListing time.Time
 	_ = tx.QueryRow(ctx, `SELECT coalesce(last_poll_ok_at, 'epoch') FROM crmsync_sync_state WHERE connection_id = $1`, c.ID).Scan(&lastListing)
+	// During a resync's push phase every listing is fresh: updates are not
+	// read back first (the same reasoning as no find before create).
+	var resyncPushing bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state = 'pushing')`).Scan(&resyncPushing); err != nil {
+		return nil, fmt.Errorf("read resync state: %w", err)
+	}
 
 	var ops []Op
 	for _, pid := range pids {
@@ -552,6 +610,7 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		}
 		for _, op := range e.plan(c, pl, lastListing) {
 			op.Source, op.SourceAt = src.Conn, src.At
+			op.Verify = op.Kind == OpUpdate && len(op.Fields) > 0 && !resyncPushing
 			ops = append(ops, op)
 		}
 	}
@@ -642,6 +701,17 @@ func (e *Engine) executeOne(ctx context.Context, c *Conn, r *opResult) {
 		r.rec = &rec
 		r.newBase = e.writtenBase(c, &rec.Person, &op.Desired, c.Caps.Creates)
 	case OpUpdate:
+		if op.Verify {
+			fresh, err := e.current(ctx, c, op.RemoteID, &op.Base)
+			if err != nil {
+				r.err = err
+				return
+			}
+			if fresh != nil && mapping.Hash(&fresh.Person, c.Caps.Holds) != mapping.Hash(&op.Base, c.Caps.Holds) {
+				r.stale = fresh
+				return
+			}
+		}
 		rec, err := p.Update(ctx, op.RemoteID, op.Base, op.Desired)
 		if err != nil {
 			if providers.ClassOf(err) == providers.ClassValidation || providers.ClassOf(err) == providers.ClassUnsupported {
