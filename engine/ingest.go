@@ -400,8 +400,14 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 				}
 			}
 		}
+		// DO UPDATE, not DO NOTHING: a row that a push batch has claimed
+		// is locked, and this waits for that batch to end (it deletes the
+		// row, and the insert then queues the person again) instead of
+		// seeing the row and leaving the new change unqueued. Rows are
+		// sorted so that concurrent ingests lock them in one order.
 		batch.Queue(`INSERT INTO crmsync_push_queue (connection_id, person_id)
-			SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ON CONFLICT DO NOTHING`, qc, qp)
+			SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ORDER BY c, p
+			ON CONFLICT (connection_id, person_id) DO UPDATE SET queued_at = now()`, qc, qp)
 	}
 	if batch.Len() > 0 {
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -485,7 +491,8 @@ func (e *Engine) MarkDeleted(ctx context.Context, c *Conn, remoteIDs []string) (
 		for _, oc := range e.conns {
 			if oc.ID != c.ID {
 				if _, err := tx.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
-					SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, oc.ID, pids); err != nil {
+					SELECT $1, p FROM unnest($2::bigint[]) AS t(p) ORDER BY p
+					ON CONFLICT (connection_id, person_id) DO UPDATE SET queued_at = now()`, oc.ID, pids); err != nil {
 					return 0, fmt.Errorf("queue delete: %w", err)
 				}
 			}

@@ -252,13 +252,27 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		return stats, fmt.Errorf("push %s: begin: %w", c.Name(), err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	rows, err := tx.Query(ctx, `SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1
-		ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED`, c.ID, limit)
+	// Each claimed row comes with the person's version at claim time: a
+	// change ingested while the batch runs cannot re-queue the person (its
+	// insert finds the row there), so the row is kept when the person has
+	// moved on since.
+	rows, err := tx.Query(ctx, `SELECT q.person_id, coalesce(p.version, 0) FROM crmsync_push_queue q
+		LEFT JOIN crmsync_person p ON p.id = q.person_id
+		WHERE q.connection_id = $1 ORDER BY q.person_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED`, c.ID, limit)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	var pids, claimedVersions []int64
+	for rows.Next() {
+		var pid, v int64
+		if err := rows.Scan(&pid, &v); err != nil {
+			rows.Close()
+			return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
+		}
+		pids, claimedVersions = append(pids, pid), append(claimedVersions, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}
 	if len(pids) == 0 {
@@ -394,10 +408,10 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			}
 		}
 	}
-	var finished []int64
-	for pid, ok := range done {
-		if ok {
-			finished = append(finished, pid)
+	var finished, finishedVersions []int64
+	for i, pid := range pids {
+		if done[pid] {
+			finished, finishedVersions = append(finished, pid), append(finishedVersions, claimedVersions[i])
 		}
 	}
 	links.queue(batch, c)
@@ -417,7 +431,9 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			ON CONFLICT (connection_id, minute) DO UPDATE SET count = crmsync_write_minute.count + EXCLUDED.count`, c.ID, n)
 	}
 	if len(finished) > 0 {
-		batch.Queue(`DELETE FROM crmsync_push_queue WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, finished)
+		batch.Queue(`DELETE FROM crmsync_push_queue q USING unnest($2::bigint[], $3::bigint[]) AS x(pid, v)
+			WHERE q.connection_id = $1 AND q.person_id = x.pid
+			AND NOT EXISTS (SELECT 1 FROM crmsync_person p WHERE p.id = x.pid AND p.version > x.v)`, c.ID, finished, finishedVersions)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return stats, fmt.Errorf("push %s: record results: %w", c.Name(), err)
@@ -708,6 +724,9 @@ func (e *Engine) executeOne(ctx context.Context, c *Conn, r *opResult) {
 				return
 			}
 			if fresh != nil && mapping.Hash(&fresh.Person, c.Caps.Holds) != mapping.Hash(&op.Base, c.Caps.Holds) {
+				e.logger.DebugContext(ctx, "record changed in the CRM since last seen; ingesting it before writing",
+					slog.String("connection", c.Name()), slog.String("id", op.RemoteID),
+					slog.Any("fields", Diff(c.Caps.Holds, &op.Base, &fresh.Person)))
 				r.stale = fresh
 				return
 			}

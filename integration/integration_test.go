@@ -202,6 +202,15 @@ func TestConcurrentEditsLaterWins(t *testing.T) {
 			r, _ := h.record(k, p.ids)
 			have = append(have, k+"="+r.Person.FirstName)
 		}
+		rows, _ := h.pool.Query(context.Background(), `SELECT coalesce(old_value,''), coalesce(new_value,''), coalesce(connection_id,0), source_at, created_at FROM crmsync_change WHERE field = 'first_name' AND (new_value LIKE '%edit' OR old_value LIKE '%edit') ORDER BY id`)
+		for rows.Next() {
+			var o, n string
+			var c int16
+			var at, created time.Time
+			_ = rows.Scan(&o, &n, &c, &at, &created)
+			t.Logf("history: %q -> %q from conn %d, source time %s, applied %s", o, n, c, at.Format("15:04:05.000"), created.Format("15:04:05.000"))
+		}
+		rows.Close()
 		t.Fatalf("the later edit did not win everywhere within %s: %v", took, have)
 	}
 	t.Logf("the later edit reached %v in %s", to, took.Round(10*time.Millisecond))
