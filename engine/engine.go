@@ -186,3 +186,13 @@ func decodeBase(b []byte) (*mapping.Person, error) {
 }
 
 func int64Hash(h uint64) int64 { return int64(h) }
+
+// dbNow reads the database's clock: listing start times are compared with
+// link times written by the database, so both come from one clock.
+func (e *Engine) dbNow(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := e.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return t, fmt.Errorf("read database clock: %w", err)
+	}
+	return t, nil
+}

@@ -41,6 +41,7 @@ type linkRow struct {
 	base     *mapping.Person
 	hash     int64
 	deleted  bool
+	seenAt   time.Time
 }
 
 // IngestOptions tune one ingest batch.
@@ -50,6 +51,11 @@ type IngestOptions struct {
 	// NoQueue skips writing the push outbox (the resync queues everything
 	// once its listings are done).
 	NoQueue bool
+	// ListedAt, when set, is when the listing these records come from
+	// began (database clock). A record whose link was written after it (a
+	// push landed while the listing was read) is older than what crmsync
+	// wrote, so it is not taken for an edit.
+	ListedAt time.Time
 }
 
 // Ingest matches, links and merges a batch of records seen in connection c
@@ -109,7 +115,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 	}
 
 	links := make(map[string]*linkRow, len(recs))
-	rows, err := tx.Query(ctx, `SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL
+	rows, err := tx.Query(ctx, `SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL, seen_at
 		FROM crmsync_link WHERE connection_id = $1 AND remote_id = ANY($2)`, c.ID, ids)
 	if err != nil {
 		return stats, fmt.Errorf("load links: %w", err)
@@ -118,7 +124,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 		var rid string
 		var raw []byte
 		l := &linkRow{}
-		if err := rows.Scan(&rid, &l.personID, &raw, &l.hash, &l.deleted); err != nil {
+		if err := rows.Scan(&rid, &l.personID, &raw, &l.hash, &l.deleted, &l.seenAt); err != nil {
 			rows.Close()
 			return stats, fmt.Errorf("scan link: %w", err)
 		}
@@ -139,7 +145,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 	for _, r := range recs {
 		h := int64(mapping.Hash(&r.Person, holds))
 		hashes[r.ID] = h
-		if l, ok := links[r.ID]; ok && !l.deleted && l.hash == h {
+		if l, ok := links[r.ID]; ok && !l.deleted && (l.hash == h || (!opts.ListedAt.IsZero() && l.seenAt.After(opts.ListedAt))) {
 			stats.Unchanged++
 			continue
 		}

@@ -25,9 +25,12 @@ type PollStats struct {
 // killed midway is simply redone (ingest is idempotent).
 func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 	var stats PollStats
-	start := time.Now()
+	start, err := e.dbNow(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("poll %s: %w", c.Name(), err)
+	}
 	var checkpoint []byte
-	err := e.pool.QueryRow(ctx, `SELECT checkpoint FROM crmsync_sync_state WHERE connection_id = $1`, c.ID).Scan(&checkpoint)
+	err = e.pool.QueryRow(ctx, `SELECT checkpoint FROM crmsync_sync_state WHERE connection_id = $1`, c.ID).Scan(&checkpoint)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return stats, fmt.Errorf("poll %s: read checkpoint: %w", c.Name(), err)
 	}
@@ -44,7 +47,7 @@ func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		st, err := e.Ingest(ctx, c, batch, IngestOptions{})
+		st, err := e.Ingest(ctx, c, batch, IngestOptions{ListedAt: start})
 		if err != nil {
 			return err
 		}

@@ -528,7 +528,8 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 		JOIN crmsync_person p ON p.id = x.p
 		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
 			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
-			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL`,
+			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL,
+			seen_at = clock_timestamp()`,
 		c.ID, l.rids, l.pids, l.bases, l.hashes, l.changed, l.versions)
 }
 

@@ -126,12 +126,16 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET listed = 0, list_done = false WHERE run_id = $1 AND connection_id = $2`, runID, c.ID); err != nil {
 		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
 	}
+	start, err := e.dbNow(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+	}
 	batch := make([]providers.Record, 0, e.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		st, err := e.Ingest(ctx, c, batch, IngestOptions{NoQueue: true})
+		st, err := e.Ingest(ctx, c, batch, IngestOptions{NoQueue: true, ListedAt: start})
 		if err != nil {
 			return err
 		}
@@ -143,7 +147,6 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 		batch = batch[:0]
 		return nil
 	}
-	start := time.Now()
 	for rec, err := range c.Provider.List(ctx) {
 		if err != nil {
 			return stats, fmt.Errorf("list %s: %w", c.Name(), err)
