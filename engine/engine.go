@@ -185,8 +185,6 @@ func decodeBase(b []byte) (*mapping.Person, error) {
 	return &p, nil
 }
 
-func int64Hash(h uint64) int64 { return int64(h) }
-
 // dbNow reads the database's clock: listing start times are compared with
 // link times written by the database, so both come from one clock.
 func (e *Engine) dbNow(ctx context.Context) (time.Time, error) {

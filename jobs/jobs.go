@@ -256,9 +256,6 @@ func retryOrSnooze(err error) error {
 	if errors.As(err, &pe) && pe.Class == providers.ClassRateLimited {
 		return river.JobSnooze(max(pe.RetryAfter, time.Second))
 	}
-	if errors.As(err, &pe) && (pe.Class == providers.ClassAuth) {
-		return err
-	}
 	return err
 }
 
