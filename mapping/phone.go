@@ -3,6 +3,7 @@ package mapping
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -49,7 +50,7 @@ func (p Phone) Key() string {
 // consistent form matters more than the check. Numbers only dialable
 // locally, numbers with an extension (E.164 cannot carry it) and anything
 // unparseable are kept raw. It never panics.
-func NormalizePhone(s, region string) (p Phone) {
+func NormalizePhone(s, region string) Phone {
 	raw := cutBytes(CollapseSpace(s), maxPhoneLen)
 	if raw == "" {
 		return Phone{}
@@ -58,6 +59,17 @@ func NormalizePhone(s, region string) (p Phone) {
 	if region == "" {
 		region = DefaultRegion
 	}
+	k := phoneMemoKey{raw: raw, region: region}
+	if p, ok := phones.get(k); ok {
+		return p
+	}
+	p := parsePhone(raw, region)
+	phones.put(k, p)
+	return p
+}
+
+// parsePhone is NormalizePhone without the memo.
+func parsePhone(raw, region string) (p Phone) {
 	defer func() {
 		// The parser is a port of a large Java library; a panic on some odd
 		// input must not take the sync down.
@@ -91,4 +103,37 @@ func NormalizePhones(list []string, region string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// phoneMemoSize bounds the memo of parsed numbers: about 100 bytes an entry,
+// so some 13 MiB when full. A full memo is emptied and refills.
+const phoneMemoSize = 1 << 17
+
+// phones memoizes NormalizePhone. Parsing a number with phonenumbers costs
+// 10 to 20 µs, and the same numbers are parsed over and over: every poll of a
+// CRM without change feeds decodes every record again. The memo caches a pure
+// function, so it changes no result, only the time taken.
+var phones = &phoneMemo{m: make(map[phoneMemoKey]Phone)}
+
+type phoneMemoKey struct{ raw, region string }
+
+type phoneMemo struct {
+	mu sync.RWMutex
+	m  map[phoneMemoKey]Phone
+}
+
+func (m *phoneMemo) get(k phoneMemoKey) (Phone, bool) {
+	m.mu.RLock()
+	p, ok := m.m[k]
+	m.mu.RUnlock()
+	return p, ok
+}
+
+func (m *phoneMemo) put(k phoneMemoKey, p Phone) {
+	m.mu.Lock()
+	if len(m.m) >= phoneMemoSize {
+		clear(m.m)
+	}
+	m.m[k] = p
+	m.mu.Unlock()
 }
