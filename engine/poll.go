@@ -61,7 +61,7 @@ func (e *Engine) Poll(ctx context.Context, c *Conn) (PollStats, error) {
 		case providers.ChangeUpsert:
 			seen[maphash.String(seed, ch.Record.ID)] = struct{}{}
 			stats.Records++
-			h := recordHash(c, &ch.Record)
+			h := e.seen.fingerprint(&ch.Record)
 			if e.seen.unchanged(c.ID, &ch.Record, h) {
 				stats.Unchanged++
 				return nil
