@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -268,6 +269,19 @@ func (s *Server) Snapshot() []providers.Record {
 		out = append(out, s.record(s.st.live[i]))
 	}
 	return out
+}
+
+// Records yields what Snapshot returns, in the same order (newest first), a
+// chunk at a time (simkit.Stream).
+func (s *Server) Records() iter.Seq[providers.Record] {
+	return simkit.Stream(func(pos int, buf []providers.Record) ([]providers.Record, int) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for ; pos < len(s.st.live) && len(buf) < cap(buf); pos++ {
+			buf = append(buf, s.record(s.st.live[len(s.st.live)-1-pos]))
+		}
+		return buf, pos
+	})
 }
 
 func (s *Server) record(idx int32) providers.Record {

@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -291,11 +292,29 @@ func (s *Server) Snapshot() []providers.Record {
 	defer s.mu.RUnlock()
 	out := make([]providers.Record, 0, len(s.live))
 	for _, idx := range s.live {
-		r := &s.recs[idx]
-		p, at, issues := ligomap.ToPerson(s.contact(r), s.stages, s.region())
-		out = append(out, providers.Record{ID: uuidString(r.id), Person: p, ChangedAt: at, Issues: issues})
+		out = append(out, s.canonical(idx))
 	}
 	return out
+}
+
+// Records yields what Snapshot returns, in the same order, a chunk at a
+// time (simkit.Stream).
+func (s *Server) Records() iter.Seq[providers.Record] {
+	return simkit.Stream(func(pos int, buf []providers.Record) ([]providers.Record, int) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for ; pos < len(s.live) && len(buf) < cap(buf); pos++ {
+			buf = append(buf, s.canonical(s.live[pos]))
+		}
+		return buf, pos
+	})
+}
+
+// canonical maps contact idx to canonical fields. The caller holds s.mu.
+func (s *Server) canonical(idx uint32) providers.Record {
+	r := &s.recs[idx]
+	p, at, issues := ligomap.ToPerson(s.contact(r), s.stages, s.region())
+	return providers.Record{ID: uuidString(r.id), Person: p, ChangedAt: at, Issues: issues}
 }
 
 // ErrUnknownID is returned by UserEdit and UserDelete for an ID that names

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -459,17 +460,40 @@ func (s *Server) Snapshot() []providers.Record {
 	defer s.mu.RUnlock()
 	out := make([]providers.Record, 0, s.live)
 	for i := range s.recs {
-		if s.recs[i].data == nil {
-			continue
+		if r, ok := s.canonical(i); ok {
+			out = append(out, r)
 		}
-		c, err := decodeRecord(s.recs[i].data)
-		if err != nil {
-			continue
-		}
-		p, at, issues := nextleadmap.ToPerson(&c, mapping.StageMap{}, "")
-		out = append(out, providers.Record{ID: c.ID, Person: p, ChangedAt: at, Issues: issues})
 	}
 	return out
+}
+
+// Records yields what Snapshot returns, in the same order, a chunk at a
+// time (simkit.Stream): a million contacts are never mapped at once.
+func (s *Server) Records() iter.Seq[providers.Record] {
+	return simkit.Stream(func(pos int, buf []providers.Record) ([]providers.Record, int) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for ; pos < len(s.recs) && len(buf) < cap(buf); pos++ {
+			if r, ok := s.canonical(pos); ok {
+				buf = append(buf, r)
+			}
+		}
+		return buf, pos
+	})
+}
+
+// canonical maps contact i with the default stage map; false when it is
+// deleted (or unreadable). The caller holds s.mu.
+func (s *Server) canonical(i int) (providers.Record, bool) {
+	if s.recs[i].data == nil {
+		return providers.Record{}, false
+	}
+	c, err := decodeRecord(s.recs[i].data)
+	if err != nil {
+		return providers.Record{}, false
+	}
+	p, at, issues := nextleadmap.ToPerson(&c, mapping.StageMap{}, "")
+	return providers.Record{ID: c.ID, Person: p, ChangedAt: at, Issues: issues}, true
 }
 
 // UserEdit changes contact id as a person in NextLead's screens would: every

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -285,14 +286,32 @@ func (s *Server) Snapshot() []providers.Record {
 	defer s.mu.RUnlock()
 	out := make([]providers.Record, 0, s.live)
 	for i := range s.contacts {
-		c := &s.contacts[i]
-		if c.deleted {
-			continue
+		if !s.contacts[i].deleted {
+			out = append(out, s.canonical(&s.contacts[i]))
 		}
-		p, issues := skarbemap.ToPerson(toContact(c, s.statuses), s.opts.Stages, s.opts.Region, s.catalog)
-		out = append(out, providers.Record{ID: strconv.FormatInt(c.id, 10), Person: p, Issues: issues})
 	}
 	return out
+}
+
+// Records yields what Snapshot returns, in the same order, a chunk at a
+// time (simkit.Stream).
+func (s *Server) Records() iter.Seq[providers.Record] {
+	return simkit.Stream(func(pos int, buf []providers.Record) ([]providers.Record, int) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for ; pos < len(s.contacts) && len(buf) < cap(buf); pos++ {
+			if !s.contacts[pos].deleted {
+				buf = append(buf, s.canonical(&s.contacts[pos]))
+			}
+		}
+		return buf, pos
+	})
+}
+
+// canonical maps contact c to canonical fields. The caller holds s.mu.
+func (s *Server) canonical(c *contact) providers.Record {
+	p, issues := skarbemap.ToPerson(toContact(c, s.statuses), s.opts.Stages, s.opts.Region, s.catalog)
+	return providers.Record{ID: strconv.FormatInt(c.id, 10), Person: p, Issues: issues}
 }
 
 // ErrNotFound is returned by UserEdit and UserDelete for an unknown or
