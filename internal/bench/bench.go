@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/internal/config"
 	"github.com/crmsync/crmsync/internal/dataset"
 	"github.com/crmsync/crmsync/internal/embeddedpg"
+	"github.com/crmsync/crmsync/internal/procstat"
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/internal/verify"
 	"github.com/crmsync/crmsync/jobs"
@@ -340,7 +341,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		res.Propagation = p
 	}
-	res.PeakRSSBytes = PeakRSS()
+	res.PeakRSSBytes = procstat.PeakRSS()
 	return res, nil
 }
 
@@ -373,7 +374,7 @@ func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, o
 			for _, p := range run.Progress {
 				line += fmt.Sprintf(" | %s l%d c%d u%d s%d q%d", p.Connection, p.Listed, p.Creates, p.Updates, p.Skips, p.Queued)
 			}
-			fmt.Fprintf(out, "%s  rss %d MiB\n", line, PeakRSS()>>20)
+			fmt.Fprintf(out, "%s  rss %d MiB\n", line, procstat.PeakRSS()>>20)
 		}
 		select {
 		case <-ctx.Done():
