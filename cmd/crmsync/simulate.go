@@ -8,9 +8,8 @@ import (
 
 func runSimulate(ctx context.Context, g *globals, args []string) error {
 	fs := newFlags(g, "simulate")
-	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
-	people := fs.Int("people", 100, "people in the generated dataset (this CRM gets its share)")
-	seed := fs.Int64("seed", 1, "dataset seed (simulators started with the same seed share overlapping people)")
+	var o simulate.Options
+	o.RegisterFlags(fs)
 	// Accept flags after the provider too: `simulate ligo --people 100`.
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -19,12 +18,12 @@ func runSimulate(ctx context.Context, g *globals, args []string) error {
 	if len(rest) < 1 {
 		return usageError{"PROVIDER is required (nextlead, skarbe, epixel or ligo)"}
 	}
-	kind := rest[0]
+	o.Kind = rest[0]
 	if err := fs.Parse(rest[1:]); err != nil {
 		return err
 	}
 	if len(fs.Args()) > 0 {
 		return usageError{"unexpected arguments " + fs.Arg(0)}
 	}
-	return simulate.Run(ctx, g.stdout, kind, *addr, *people, *seed)
+	return simulate.Run(ctx, g.stdout, o)
 }

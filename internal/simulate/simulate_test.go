@@ -41,9 +41,26 @@ func TestUnknownKind(t *testing.T) {
 	if _, err := NewProvider("hubspot", providers.Options{}); err == nil {
 		t.Error("NewProvider of an unknown kind: no error")
 	}
-	if err := Run(t.Context(), &bytes.Buffer{}, "hubspot", "", 10, 1); err == nil {
+	if err := Run(t.Context(), &bytes.Buffer{}, Options{Kind: "hubspot", People: 10, Seed: 1}); err == nil {
 		t.Error("Run of an unknown kind: no error")
 	}
+}
+
+// newSeeded starts a simulator of kind seeded with its share of people
+// people of the dataset of seed, closed when the test ends, and returns it
+// with the number of records seeded.
+func newSeeded(t *testing.T, kind string, people int, seed int64) (providers.Simulator, int) {
+	t.Helper()
+	sim, err := NewSimulator(kind, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	n, err := SeedDataset(sim, kind, people, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, n
 }
 
 func TestSeedAndList(t *testing.T) {
@@ -53,15 +70,7 @@ func TestSeedAndList(t *testing.T) {
 	for _, kind := range Kinds() {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			sim, err := NewSimulator(kind, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sim.Close()
-			n, err := SeedDataset(sim, kind, people, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sim, n := newSeeded(t, kind, people, 3)
 			if n != facts.Records[kind] || n == 0 {
 				t.Fatalf("seeded %d records, want %d", n, facts.Records[kind])
 			}
@@ -94,7 +103,9 @@ func TestRun(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			var out syncBuffer
 			done := make(chan error, 1)
-			go func() { done <- Run(ctx, &out, kind, "127.0.0.1:0", 50, 9) }()
+			go func() {
+				done <- Run(ctx, &out, Options{Kind: kind, Addr: "127.0.0.1:0", People: 50, Seed: 9, AdminAddr: "127.0.0.1:0"})
+			}()
 			deadline := time.Now().Add(20 * time.Second)
 			for !strings.Contains(out.String(), "serving until") {
 				if time.Now().After(deadline) {
@@ -107,7 +118,8 @@ func TestRun(t *testing.T) {
 				}
 			}
 			text := out.String()
-			for _, want := range []string{kind + " simulator serving at http://127.0.0.1:", "credentials:", "seeded "} {
+			for _, want := range []string{kind + " simulator serving at http://127.0.0.1:", "credentials:", "seeded ",
+				"admin: http://127.0.0.1:"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("output lacks %q:\n%s", want, text)
 				}
