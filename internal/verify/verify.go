@@ -74,10 +74,11 @@ func Check(crms []CRM) *Report {
 		root := uf.find(r.key)
 		groups[root] = append(groups[root], r)
 	}
-	rep := &Report{PerCRM: map[string]*CRMReport{}, Converged: true}
-	for _, c := range crms {
-		rep.PerCRM[c.Name] = &CRMReport{}
+	names, creates := make([]string, len(crms)), make([]bool, len(crms))
+	for i, c := range crms {
+		names[i], creates[i] = c.Name, c.Caps.Creates != 0
 	}
+	rep := newReport(names)
 	for _, g := range groups {
 		merged := mapping.Person{}
 		counts := make([]int, len(crms))
@@ -98,28 +99,13 @@ func Check(crms []CRM) *Report {
 		if len(ids) == 0 {
 			continue // a person with no identity is never propagated
 		}
-		rep.People++
-		for i, c := range crms {
-			cr := rep.PerCRM[c.Name]
-			cr.Records += counts[i]
-			if counts[i] > 0 {
-				cr.People++
-			}
-			if counts[i] > 1 {
-				cr.Duplicates++
-			}
-			if c.Caps.Creates == 0 && counts[i] == 0 {
-				continue
-			}
-			if !canHold(c.Caps, &merged) || (c.CanHold != nil && !c.CanHold(merged)) {
-				continue
-			}
-			cr.CanHold++
-			if counts[i] == 0 {
-				cr.Missing = append(cr.Missing, ids[0])
-				rep.Converged = false
-			}
-		}
+		has := func(f mapping.Field) bool { return !merged.Get(f).Empty() }
+		rep.tally(names, counts, creates, func(i int) bool {
+			return canHold(crms[i].Caps, has) && (crms[i].CanHold == nil || crms[i].CanHold(merged))
+		}, func(i int) {
+			cr := rep.PerCRM[crms[i].Name]
+			cr.Missing = append(cr.Missing, ids[0])
+		})
 	}
 	for _, cr := range rep.PerCRM {
 		sort.Strings(cr.Missing)
@@ -127,24 +113,60 @@ func Check(crms []CRM) *Report {
 	return rep
 }
 
-func canHold(caps providers.Capabilities, p *mapping.Person) bool {
+// tally counts one person, held counts[i] times by CRM i (named names[i]).
+// A CRM that lacks them, and could create them (creates[i]) and hold them
+// (holds(i)), misses them: miss(i) is called.
+func (r *Report) tally(names []string, counts []int, creates []bool, holds func(i int) bool, miss func(i int)) {
+	r.People++
+	for i, n := range counts {
+		cr := r.PerCRM[names[i]]
+		cr.Records += n
+		if n > 0 {
+			cr.People++
+		}
+		if n > 1 {
+			cr.Duplicates++
+		}
+		if n == 0 && !creates[i] {
+			continue
+		}
+		if !holds(i) {
+			continue
+		}
+		cr.CanHold++
+		if n == 0 {
+			miss(i)
+			r.Converged = false
+		}
+	}
+}
+
+// canHold reports whether a person whose non-empty fields are those has
+// says meets caps' required fields.
+func canHold(caps providers.Capabilities, has func(f mapping.Field) bool) bool {
 	for _, f := range caps.Required {
-		if p.Get(f).Empty() {
+		if !has(f) {
 			return false
 		}
 	}
-	if len(caps.RequireOneOf) > 0 {
-		ok := false
-		for _, f := range caps.RequireOneOf {
-			if !p.Get(f).Empty() {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
+	if len(caps.RequireOneOf) == 0 {
+		return true
+	}
+	for _, f := range caps.RequireOneOf {
+		if has(f) {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// newReport returns an empty, converged report of the CRMs names.
+func newReport(names []string) *Report {
+	rep := &Report{PerCRM: map[string]*CRMReport{}, Converged: true}
+	for _, n := range names {
+		rep.PerCRM[n] = &CRMReport{}
+	}
+	return rep
 }
 
 // String renders the report as a table.
