@@ -420,11 +420,19 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 			return stats, fmt.Errorf("write batch: %w", err)
 		}
 	}
-	if len(changes) > 0 {
-		hist := make([][]any, 0, len(changes))
-		for _, ch := range changes {
-			hist = append(hist, []any{resolve(ch.PersonID), string(ch.Field), nullable(ch.Old.String()), nullable(ch.New.String()), nullConn(ch.Conn), ch.At})
+	// History records how known people changed. A person first seen in
+	// this batch has no history yet: where each of its values came from is
+	// its provenance (prov_conn, prov_at), written with it, and a full
+	// resync would otherwise write a history row per field of every person.
+	hist := make([][]any, 0, len(changes))
+	for _, ch := range changes {
+		pid := resolve(ch.PersonID)
+		if st := people[pid]; st != nil && st.New {
+			continue
 		}
+		hist = append(hist, []any{pid, string(ch.Field), nullable(ch.Old.String()), nullable(ch.New.String()), nullConn(ch.Conn), ch.At})
+	}
+	if len(hist) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_change"},
 			[]string{"person_id", "field", "old_value", "new_value", "connection_id", "source_at"}, pgx.CopyFromRows(hist)); err != nil {
 			return stats, fmt.Errorf("write history: %w", err)
