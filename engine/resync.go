@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/crmsync/crmsync/providers"
 )
@@ -119,6 +120,10 @@ func (e *Engine) SetRunState(ctx context.Context, id int64, state, errMsg string
 	return nil
 }
 
+// listReadAhead is how many listed batches ListForRun holds ready while one
+// is ingested.
+const listReadAhead = 2
+
 // ListForRun streams every record of c into the canonical store for run id
 // (no pushes are queued: the run queues everyone once all listings are in).
 func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestStats, error) {
@@ -130,35 +135,54 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	if err != nil {
 		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
 	}
-	batch := make([]providers.Record, 0, e.BatchSize)
-	flush := func() error {
+	// The listing is read ahead of the ingest: while one batch is ingested
+	// (under the fleet-wide ingest lock), the next pages are fetched and
+	// decoded, so neither the CRM nor the database waits for the other.
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []providers.Record, listReadAhead)
+	g.Go(func() error {
+		defer close(batches)
+		batch := make([]providers.Record, 0, e.BatchSize)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]providers.Record, 0, e.BatchSize)
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		for rec, err := range c.Provider.List(gctx) {
+			if err != nil {
+				return err
+			}
+			batch = append(batch, rec)
+			if len(batch) >= e.BatchSize {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
 		if len(batch) == 0 {
 			return nil
 		}
-		st, err := e.Ingest(ctx, c, batch, IngestOptions{NoQueue: true, ListedAt: start})
-		if err != nil {
-			return err
-		}
-		stats.Add(st)
-		if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET listed = listed + $3 WHERE run_id = $1 AND connection_id = $2`,
-			runID, c.ID, len(batch)); err != nil {
-			return fmt.Errorf("record progress: %w", err)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for rec, err := range c.Provider.List(ctx) {
-		if err != nil {
-			return stats, fmt.Errorf("list %s: %w", c.Name(), err)
-		}
-		batch = append(batch, rec)
-		if len(batch) >= e.BatchSize {
-			if err := flush(); err != nil {
-				return stats, fmt.Errorf("list %s: %w", c.Name(), err)
+		return send()
+	})
+	g.Go(func() error {
+		for batch := range batches {
+			st, err := e.Ingest(gctx, c, batch, IngestOptions{NoQueue: true, ListedAt: start})
+			if err != nil {
+				return err
+			}
+			stats.Add(st)
+			if _, err := e.pool.Exec(gctx, `UPDATE crmsync_resync_progress SET listed = listed + $3 WHERE run_id = $1 AND connection_id = $2`,
+				runID, c.ID, len(batch)); err != nil {
+				return fmt.Errorf("record progress: %w", err)
 			}
 		}
-	}
-	if err := flush(); err != nil {
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return stats, fmt.Errorf("list %s: %w", c.Name(), err)
 	}
 	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_progress SET list_done = true WHERE run_id = $1 AND connection_id = $2`, runID, c.ID); err != nil {
