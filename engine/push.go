@@ -314,6 +314,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	}
 	batch := &pgx.Batch{}
 	var links linkWrites
+	outcomes := newOutcomeWrites()
 	var created []int64
 	// A create refused with a 429 (or never sent after one) created nothing:
 	// it is no longer pending, so its retry creates directly instead of
@@ -342,11 +343,10 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			stats.Remaining++
 		case r.skip != "":
 			stats.Skips++
-			e.queueOutcome(batch, c, op, "skipped", r.skip)
+			outcomes.add(op, "skipped", r.skip)
 			if op.Kind == OpUpdate {
 				// Nothing else to write for this version.
-				batch.Queue(`UPDATE crmsync_link SET synced_version = greatest(synced_version, $3)
-					WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID, op.Version)
+				outcomes.synced(op)
 			}
 		case r.err != nil:
 			class := providers.ClassOf(r.err)
@@ -372,10 +372,9 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 				}
 			default:
 				stats.Failures++
-				e.queueOutcome(batch, c, op, "failed", r.err.Error())
+				outcomes.add(op, "failed", r.err.Error())
 				if op.Kind == OpUpdate {
-					batch.Queue(`UPDATE crmsync_link SET synced_version = greatest(synced_version, $3)
-						WHERE connection_id = $1 AND remote_id = $2`, c.ID, op.RemoteID, op.Version)
+					outcomes.synced(op)
 				}
 				e.logger.WarnContext(ctx, "write failed", slog.String("connection", c.Name()), slog.String("kind", string(op.Kind)),
 					slog.Int64("person", op.PersonID), slog.String("error", r.err.Error()))
@@ -415,6 +414,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		}
 	}
 	links.queue(batch, c)
+	outcomes.queue(batch, c)
 	if len(created) > 0 {
 		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, created)
 	}
@@ -479,16 +479,67 @@ func (e *Engine) current(ctx context.Context, c *Conn, id string, base *mapping.
 	return nil, nil
 }
 
-func (e *Engine) queueOutcome(b *pgx.Batch, c *Conn, op Op, outcome, reason string) {
+// outcomeWrites collects a push batch's skips and failures (each recorded
+// once per person, kind and reason, counted again only for a newer version)
+// and the links whose synced version advances without a write, sent as two
+// multi-row statements.
+type outcomeWrites struct {
+	idx                map[outcomeKey]int
+	pids, versions     []int64
+	kinds, res, reason []string
+	syncRIDs           []string
+	syncVersions       []int64
+}
+
+type outcomeKey struct {
+	pid          int64
+	kind, reason string
+}
+
+func newOutcomeWrites() *outcomeWrites { return &outcomeWrites{idx: map[outcomeKey]int{}} }
+
+// add records op's outcome ("skipped" or "failed") and its reason, cut to
+// 1,000 bytes (whole characters). One statement cannot touch a row twice, so the same person,
+// kind and reason met twice in a batch (two records of one person) is one
+// row with the higher version.
+func (o *outcomeWrites) add(op Op, outcome, reason string) {
 	if len(reason) > 1000 {
-		reason = reason[:1000]
+		reason = strings.ToValidUTF8(reason[:1000], "")
 	}
-	b.Queue(`INSERT INTO crmsync_write_outcome (connection_id, person_id, kind, outcome, reason, person_version)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (connection_id, person_id, kind, reason) DO UPDATE SET
-			count = crmsync_write_outcome.count + CASE WHEN crmsync_write_outcome.person_version < EXCLUDED.person_version THEN 1 ELSE 0 END,
-			person_version = greatest(crmsync_write_outcome.person_version, EXCLUDED.person_version),
-			last_at = now()`, c.ID, op.PersonID, string(op.Kind), outcome, reason, op.Version)
+	k := outcomeKey{pid: op.PersonID, kind: string(op.Kind), reason: reason}
+	if i, ok := o.idx[k]; ok {
+		o.versions[i] = max(o.versions[i], op.Version)
+		return
+	}
+	o.idx[k] = len(o.pids)
+	o.pids = append(o.pids, op.PersonID)
+	o.versions = append(o.versions, op.Version)
+	o.kinds = append(o.kinds, string(op.Kind))
+	o.res = append(o.res, outcome)
+	o.reason = append(o.reason, reason)
+}
+
+// synced advances the synced version of op's link to op's version.
+func (o *outcomeWrites) synced(op Op) {
+	o.syncRIDs = append(o.syncRIDs, op.RemoteID)
+	o.syncVersions = append(o.syncVersions, op.Version)
+}
+
+func (o *outcomeWrites) queue(b *pgx.Batch, c *Conn) {
+	if len(o.pids) > 0 {
+		b.Queue(`INSERT INTO crmsync_write_outcome (connection_id, person_id, kind, outcome, reason, person_version)
+			SELECT $1, p, k, o, r, v FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS x(p, k, o, r, v)
+			ORDER BY p, k, r
+			ON CONFLICT (connection_id, person_id, kind, reason) DO UPDATE SET
+				count = crmsync_write_outcome.count + CASE WHEN crmsync_write_outcome.person_version < EXCLUDED.person_version THEN 1 ELSE 0 END,
+				person_version = greatest(crmsync_write_outcome.person_version, EXCLUDED.person_version),
+				last_at = now()`, c.ID, o.pids, o.kinds, o.res, o.reason, o.versions)
+	}
+	if len(o.syncRIDs) > 0 {
+		b.Queue(`UPDATE crmsync_link l SET synced_version = greatest(l.synced_version, x.v)
+			FROM unnest($2::text[], $3::bigint[]) AS x(r, v)
+			WHERE l.connection_id = $1 AND l.remote_id = x.r`, c.ID, o.syncRIDs, o.syncVersions)
+	}
 }
 
 // linkWrites collects the links a push batch writes, sent as one
