@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,7 @@ func runBench(ctx context.Context, g *globals, args []string) error {
 	fs.DurationVar(&o.PropagationWait, "propagation-wait", 0, "how long to wait for edits after the last one (default 30s)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "give up on the resync after this long (default 30m)")
 	fs.DurationVar(&o.CallTimeout, "call-timeout", 0, "HTTP timeout of each connection, which bounds a whole streamed listing (default 10m)")
+	simProcs := fs.Bool("sim-processes", false, fmt.Sprintf("run each simulator in a child process (crmsync simulate), driven through its admin routes; =false keeps them in the bench process (default: child processes above %d people)", bench.SplitAbove))
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the table")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the resync to FILE")
 	if err := fs.Parse(args); err != nil {
@@ -35,6 +37,15 @@ func runBench(ctx context.Context, g *globals, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "sim-processes" {
+			return
+		}
+		o.SimMode = bench.SimInProcess
+		if *simProcs {
+			o.SimMode = bench.SimProcesses
+		}
+	})
 	if g.logLevel == "info" {
 		// The bench prints its own progress; keep River's info logs out.
 		o.Logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,10 +1,12 @@
 // Package bench measures crmsync end to end: it seeds the four simulated
-// CRMs in-process with the overlapping dataset, runs a full resync to
-// convergence on a real Postgres, checks convergence and duplicates from the
-// simulators' own state, counts API calls by CRM and kind, and sets the run
-// beside a lower bound measured on the same machine in the same run. With
-// Propagation it then edits records in random CRMs under 1 s polling and
-// reports how long each edit takes to reach every other CRM.
+// CRMs with the overlapping dataset (in this process, or each in a child
+// process of its own for large datasets), runs a full resync to convergence
+// on a real Postgres, checks convergence and duplicates from the
+// simulators' own state (streamed, never held whole), counts API calls by
+// CRM and kind, and sets the run beside a lower bound measured on the same
+// machine in the same run. With Propagation it then edits records in random
+// CRMs under 1 s polling and reports how long each edit takes to reach
+// every other CRM.
 package bench
 
 import (
@@ -13,7 +15,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/pprof"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,10 +32,28 @@ import (
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/internal/verify"
 	"github.com/crmsync/crmsync/jobs"
-	"github.com/crmsync/crmsync/mapping"
-	"github.com/crmsync/crmsync/providers"
 	"github.com/crmsync/crmsync/schema"
 )
+
+// SimMode says where the bench runs the simulators.
+type SimMode int
+
+const (
+	// SimAuto runs them in child processes above SplitAbove people, else
+	// in this process.
+	SimAuto SimMode = iota
+	// SimInProcess runs them in this process.
+	SimInProcess
+	// SimProcesses runs each in a child process of its own (`crmsync
+	// simulate … --admin-addr --ready-json`), driven through its admin
+	// routes.
+	SimProcesses
+)
+
+// SplitAbove is the dataset size above which SimAuto runs the simulators in
+// child processes: beyond it, the records they hold would dominate this
+// process's memory.
+const SplitAbove = 200_000
 
 // Options configure a bench run.
 type Options struct {
@@ -73,6 +96,17 @@ type Options struct {
 	// Logger receives River's and the engine's logs (nil: warnings to
 	// io.Discard).
 	Logger *slog.Logger
+	// SimMode says where the simulators run (default SimAuto).
+	SimMode SimMode
+	// SimCommand is the command line that runs `crmsync simulate` for
+	// SimProcesses, without the provider and flags (nil: this executable
+	// with "simulate").
+	SimCommand []string
+}
+
+// splitSims reports whether the simulators run in child processes.
+func (o *Options) splitSims() bool {
+	return o.SimMode == SimProcesses || (o.SimMode == SimAuto && o.People > SplitAbove)
 }
 
 func (o *Options) defaults() {
@@ -127,9 +161,17 @@ type Result struct {
 	APICalls          CallCounts `json:"api_calls"`
 	APICallsTotal     int64      `json:"api_calls_total"`
 	APICallsPerPerson float64    `json:"api_calls_per_person"`
-	// PeakRSSBytes is this process's peak RSS (simulators, engine and
-	// workers; the Postgres server is a separate process).
+	// SimProcesses is true when the simulators ran in child processes.
+	SimProcesses bool `json:"sim_processes"`
+	// PeakRSSBytes is the largest peak RSS of any process of the run (see
+	// PeakRSSByProcess).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// PeakRSSByProcess holds each process's peak RSS: "bench" (engine,
+	// worker, verify, and the simulators when in this process),
+	// "sim-<kind>" for each simulator process, and "postgres", the largest
+	// of the embedded Postgres server's processes (absent when the
+	// Postgres is not a child of the bench: --database-url, Docker).
+	PeakRSSByProcess map[string]int64 `json:"peak_rss_by_process"`
 	// Converged and Duplicates come from the simulators' state: every
 	// person in every CRM that can hold them; people held twice in a CRM
 	// beyond the dataset's pre-existing Skarbe duplicates.
@@ -152,8 +194,15 @@ type Result struct {
 // Run runs the bench.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	opts.defaults()
-	res := &Result{People: opts.People, Seed: opts.Seed, LatencyMS: float64(opts.Latency) / float64(time.Millisecond), Workers: opts.Workers}
+	split := opts.splitSims()
+	if split && opts.Propagation > 0 {
+		return nil, errors.New("bench: propagation edits the simulators from this process: run them in it (--sim-processes=false)")
+	}
+	res := &Result{People: opts.People, Seed: opts.Seed, LatencyMS: float64(opts.Latency) / float64(time.Millisecond), Workers: opts.Workers,
+		SimProcesses: split}
 	out := opts.Progress
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // also kills the simulator processes
 
 	url := opts.DatabaseURL
 	if url == "" {
@@ -166,32 +215,29 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		url = pg.URL()
 	}
 
-	fmt.Fprintf(out, "seeding four simulated CRMs with %d people (seed %d)…\n", opts.People, opts.Seed)
-	cfg := &config.Config{DatabaseURL: url}
-	var sims []providers.Simulator
+	where := "in this process"
+	if split {
+		where = "each in a child process (crmsync simulate)"
+	}
+	fmt.Fprintf(out, "seeding four simulated CRMs with %d people (seed %d), simulators %s…\n", opts.People, opts.Seed, where)
+	seedStart := time.Now()
+	sims, err := startSimulators(ctx, &opts, split)
 	defer func() {
 		for _, s := range sims {
-			s.Close()
+			_ = s.Close()
 		}
 	}()
-	seedStart := time.Now()
-	for _, kind := range simulate.Kinds() {
-		sim, err := simulate.NewSimulator(kind, "")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		sims = append(sims, sim)
-		n, err := simulate.SeedDataset(sim, kind, opts.People, opts.Seed)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		res.Records += n
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	res.SeedSeconds = time.Since(seedStart).Seconds()
+	cfg := &config.Config{DatabaseURL: url}
+	for _, s := range sims {
 		cfg.Connections = append(cfg.Connections, config.Connection{
-			Name: kind, Provider: kind, BaseURL: sim.URL(), Credentials: sim.Credentials(),
+			Name: s.Kind(), Provider: s.Kind(), BaseURL: s.URL(), Credentials: s.Credentials(),
 			PollInterval: opts.Poll, Timeout: opts.CallTimeout,
 		})
 	}
-	res.SeedSeconds = time.Since(seedStart).Seconds()
 
 	pool, err := app.Connect(ctx, cfg)
 	if err != nil {
@@ -218,20 +264,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.BatchSize > 0 {
 		a.Engine.BatchSize = opts.BatchSize
 	}
-	var crms []verify.CRM
-	for i, c := range a.Engine.Conns() {
-		kind := c.Config.Provider
-		crms = append(crms, verify.CRM{Name: c.Name(), Caps: c.Caps, Sim: sims[i],
-			CanHold: func(p mapping.Person) bool { return dataset.CanHold(kind, p) }})
-	}
+	conns := a.Engine.Conns()
 
-	// Before state, for the lower bound's write count.
-	before := make([]map[string]uint64, len(crms))
-	seeded := make([]int, len(crms))
-	for i, c := range crms {
-		snap := c.Sim.Snapshot()
-		seeded[i] = len(snap)
-		before[i] = hashes(snap, c.Caps.Holds)
+	// Before state, for the lower bound's write count: each simulator
+	// remembers a hash of every record.
+	seeded := make([]int, len(sims))
+	for i, s := range sims {
+		if seeded[i], err = s.MarkBaseline(ctx, conns[i].Caps.Holds); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		res.Records += seeded[i]
 	}
 
 	var lb *LowerBound
@@ -249,13 +291,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		lb.CopyRows, lb.CopySeconds = opts.People, took.Seconds()
 	}
 	for _, s := range sims {
-		s.SetLatency(opts.Latency)
+		if err := s.SetLatency(ctx, opts.Latency); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
 
 	// The resync.
 	reqBefore := make([]map[string]int64, len(sims))
 	for i, s := range sims {
-		reqBefore[i] = s.Requests()
+		if reqBefore[i], err = s.Requests(ctx); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
 	cl, err := jobs.NewClient(pool, &jobs.Deps{Engine: a.Engine, Logger: opts.Logger},
 		jobs.ClientOptions{NoPeriodic: true, WorkersPerQueue: opts.Workers})
@@ -279,10 +325,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	fmt.Fprintln(out, "full resync…")
+	var pg postgresRSS
 	start := time.Now()
 	id, err := jobs.EnqueueResync(ctx, cl, a.Engine, nil)
 	if err == nil {
-		err = waitRun(ctx, a, id, opts.Timeout, out)
+		err = waitRun(ctx, a, id, opts.Timeout, out, pg.sample)
 	}
 	took := time.Since(start)
 	if opts.CPUProfile != nil {
@@ -296,13 +343,25 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.PeoplePerSecond = float64(opts.People) / took.Seconds()
 	res.APICalls = CallCounts{}
 	for i, s := range sims {
-		res.APICalls[crms[i].Name] = diffRequests(reqBefore[i], s.Requests())
+		after, err := s.Requests(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		res.APICalls[conns[i].Name()] = diffRequests(reqBefore[i], after)
 	}
 	res.APICallsTotal = res.APICalls.Total()
 	res.APICallsPerPerson = float64(res.APICallsTotal) / float64(opts.People)
 
 	fmt.Fprintln(out, "verifying from the simulators' state…")
-	rep := verify.Check(crms)
+	srcs := make([]verify.Source, len(sims))
+	for i, s := range sims {
+		c := conns[i]
+		srcs[i] = verify.Source{Name: c.Name(), Caps: c.Caps, Records: s.Records(ctx), CanHold: verify.DatasetCanHold(c.Config.Provider)}
+	}
+	rep, err := verify.CheckStream(srcs, verify.DatasetTraits())
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	facts := dataset.Facts(opts.Seed, opts.People)
 	res.Converged = rep.Converged
 	res.DistinctPeople = rep.People
@@ -316,11 +375,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.Duplicates = max(0, dups-facts.SkarbeDuplicates)
 
 	if lb != nil {
-		for i, c := range crms {
-			lb.ListCalls += listCalls(c.Name, seeded[i])
-			cr, up := writesNeeded(before[i], c.Sim.Snapshot(), c.Caps.Holds)
-			lb.Creates += cr
-			lb.Updates += up
+		for i, s := range sims {
+			lb.ListCalls += listCalls(s.Kind(), seeded[i])
+			w, err := s.Writes(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			lb.Creates += w.Creates
+			lb.Updates += w.Updates
 		}
 		lb.WriteCalls = lb.Creates + lb.Updates
 		lb.APICalls = lb.ListCalls + lb.WriteCalls
@@ -332,22 +394,101 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			res.CallsRatio = float64(res.APICallsTotal) / float64(lb.APICalls)
 		}
 	}
-	before = nil // let the hashes go before propagation
 
 	if opts.Propagation > 0 {
+		crms := make([]verify.CRM, len(sims))
+		for i, s := range sims {
+			crms[i] = verify.CRM{Name: conns[i].Name(), Caps: conns[i].Caps, Sim: s.(*simulate.Local).Sim()}
+		}
 		p, err := measurePropagation(ctx, &opts, a, pool, crms)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
 		res.Propagation = p
 	}
-	res.PeakRSSBytes = procstat.PeakRSS()
+	pg.sample()
+	if res.PeakRSSByProcess, err = peakRSS(ctx, sims, split, pg.max); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	for _, n := range res.PeakRSSByProcess {
+		res.PeakRSSBytes = max(res.PeakRSSBytes, n)
+	}
 	return res, nil
 }
 
+// startSimulators starts and seeds the four simulators, in this process or
+// each in a child process (started together: they seed in parallel). On an
+// error it returns those it started, for the caller to close.
+func startSimulators(ctx context.Context, opts *Options, split bool) ([]simulate.Instance, error) {
+	kinds := simulate.Kinds()
+	sims := make([]simulate.Instance, len(kinds))
+	if !split {
+		for i, kind := range kinds {
+			sim, err := simulate.NewSimulator(kind, "")
+			if err != nil {
+				return sims[:i], err
+			}
+			sims[i] = simulate.NewLocal(sim)
+			if _, err := simulate.SeedDataset(sim, kind, opts.People, opts.Seed); err != nil {
+				return sims[:i+1], err
+			}
+		}
+		return sims, nil
+	}
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		wg.Go(func() {
+			p, err := simulate.StartProcess(ctx, simulate.ProcessOptions{Command: opts.SimCommand, Kind: kind,
+				People: opts.People, Seed: opts.Seed, Stderr: opts.Progress})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			sims[i] = p
+		})
+	}
+	wg.Wait()
+	started := slices.DeleteFunc(slices.Clone(sims), func(s simulate.Instance) bool { return s == nil })
+	return started, errors.Join(errs...)
+}
+
+// postgresRSS follows the largest peak RSS among the embedded Postgres
+// server's processes (children of this one named "postgres"): a backend's
+// high-water mark is lost when it exits, so it is sampled during the run.
+type postgresRSS struct{ max int64 }
+
+func (p *postgresRSS) sample() {
+	for _, proc := range procstat.Descendants(os.Getpid()) {
+		if proc.Comm == "postgres" {
+			p.max = max(p.max, procstat.PeakRSSOf(proc.PID))
+		}
+	}
+}
+
+// peakRSS returns the peak RSS of every process of the run, by name (see
+// Result.PeakRSSByProcess).
+func peakRSS(ctx context.Context, sims []simulate.Instance, split bool, postgres int64) (map[string]int64, error) {
+	m := map[string]int64{"bench": procstat.PeakRSS()}
+	if split {
+		for _, s := range sims {
+			n, err := s.PeakRSS(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m["sim-"+s.Kind()] = n
+		}
+	}
+	if postgres > 0 {
+		m["postgres"] = postgres
+	}
+	return m, nil
+}
+
 // waitRun polls the run every 50 ms until it completes (a progress line to
-// out every second), fails, or timeout passes.
-func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, out io.Writer) error {
+// out every second, when everySecond is called too), fails, or timeout
+// passes.
+func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, out io.Writer, everySecond func()) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -370,6 +511,7 @@ func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, o
 		}
 		if time.Since(last) >= time.Second {
 			last = time.Now()
+			everySecond()
 			line := fmt.Sprintf("[%6.1fs] %-9s", time.Since(start).Seconds(), run.State)
 			for _, p := range run.Progress {
 				line += fmt.Sprintf(" | %s l%d c%d u%d s%d q%d", p.Connection, p.Listed, p.Creates, p.Updates, p.Skips, p.Queued)

@@ -4,10 +4,35 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/pgtest"
+	"github.com/crmsync/crmsync/internal/simulate"
 )
+
+// childArg, as the test binary's first argument, makes it `crmsync
+// simulate` for the bench's simulator processes (SimCommand).
+const childArg = "simulate-child"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childArg {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := simulate.RunArgs(ctx, os.Stdout, os.Args[2:])
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // TestBenchSmall runs the whole bench on 200 people against an embedded
 // Postgres
@@ -39,8 +64,8 @@ func TestBenchSmall(t *testing.T) {
 	if p := res.Propagation; p == nil || p.Edits == 0 || p.Lost != 0 {
 		t.Errorf("propagation: %+v", p)
 	}
-	if res.PeakRSSBytes <= 0 {
-		t.Errorf("peak RSS %d", res.PeakRSSBytes)
+	if res.PeakRSSBytes <= 0 || res.SimProcesses || res.PeakRSSByProcess["bench"] != res.PeakRSSBytes {
+		t.Errorf("peak RSS %d, by process %v, simulator processes %v", res.PeakRSSBytes, res.PeakRSSByProcess, res.SimProcesses)
 	}
 
 	var buf bytes.Buffer
@@ -52,7 +77,7 @@ func TestBenchSmall(t *testing.T) {
 		t.Fatalf("JSON: %v\n%s", err, buf.String())
 	}
 	for _, k := range []string{"people", "records", "seconds", "people_per_second", "api_calls", "api_calls_per_person",
-		"peak_rss_bytes", "converged", "duplicates", "lower_bound", "ratio", "propagation"} {
+		"peak_rss_bytes", "peak_rss_by_process", "sim_processes", "converged", "duplicates", "lower_bound", "ratio", "propagation"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, buf.String())
 		}
@@ -67,10 +92,65 @@ func TestBenchSmall(t *testing.T) {
 	if err := res.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ratio", "lower bound", "propagation", "API calls by CRM and kind"} {
+	for _, want := range []string{"ratio", "lower bound", "propagation", "API calls by CRM and kind", "simulators", "largest of: bench"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
+	}
+}
+
+// TestBenchSplit runs the bench with the simulators in child processes (this
+// test binary standing in for `crmsync simulate`) and in this process, on
+// the same dataset: both converge without duplicates, and the lower bound's
+// listing calls and creates, the records and the people they find are the
+// same.
+func TestBenchSplit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Postgres")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := func(mode SimMode) *Result {
+		t.Helper()
+		var progress bytes.Buffer
+		res, err := Run(ctx, Options{People: 300, Seed: 5, CallBurst: 200, SimMode: mode, SimCommand: []string{os.Args[0], childArg},
+			DatabaseURL: pgtest.NewURL(t), Progress: &progress})
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, progress.String())
+		}
+		if !res.Converged || res.Duplicates != 0 {
+			t.Fatalf("mode %d: converged %v (missing %v), %d duplicates", mode, res.Converged, res.Missing, res.Duplicates)
+		}
+		return res
+	}
+	split := run(SimProcesses)
+	if !split.SimProcesses || len(split.PeakRSSByProcess) != 5 {
+		t.Fatalf("simulator processes %v; peak RSS by process %v, want bench and four simulators", split.SimProcesses, split.PeakRSSByProcess)
+	}
+	for name, n := range split.PeakRSSByProcess {
+		if n <= 0 || n > split.PeakRSSBytes {
+			t.Errorf("peak RSS of %s: %d (largest %d)", name, n, split.PeakRSSBytes)
+		}
+	}
+	for _, kind := range simulate.Kinds() {
+		if _, ok := split.PeakRSSByProcess["sim-"+kind]; !ok {
+			t.Errorf("no peak RSS for the %s simulator process: %v", kind, split.PeakRSSByProcess)
+		}
+	}
+	in := run(SimInProcess)
+	if in.SimProcesses || len(in.PeakRSSByProcess) != 1 {
+		t.Errorf("in-process run: simulator processes %v, peak RSS by process %v", in.SimProcesses, in.PeakRSSByProcess)
+	}
+	if split.Records != in.Records || split.RecordsAfter != in.RecordsAfter || split.DistinctPeople != in.DistinctPeople {
+		t.Errorf("records %d → %d, %d people in child processes; %d → %d, %d people in-process",
+			split.Records, split.RecordsAfter, split.DistinctPeople, in.Records, in.RecordsAfter, in.DistinctPeople)
+	}
+	// Updates are left out: which value wins a conflict depends on
+	// observation times, so two in-process runs differ by a few too.
+	sl, il := split.LowerBound, in.LowerBound
+	if sl.ListCalls != il.ListCalls || sl.Creates != il.Creates {
+		t.Errorf("lower bound calls: %d listing, %d creates in child processes; %d, %d in-process",
+			sl.ListCalls, sl.Creates, il.ListCalls, il.Creates)
 	}
 }
 

@@ -261,28 +261,3 @@ func null(s string) any {
 	}
 	return s
 }
-
-// writesNeeded compares a CRM's records before and after the resync: a
-// record not there before is a create, one whose held fields changed is an
-// update. before maps record IDs to mapping.Hash over holds.
-func writesNeeded(before map[string]uint64, after []providers.Record, holds mapping.FieldSet) (creates, updates int64) {
-	for i := range after {
-		h, ok := before[after[i].ID]
-		switch {
-		case !ok:
-			creates++
-		case h != mapping.Hash(&after[i].Person, holds):
-			updates++
-		}
-	}
-	return creates, updates
-}
-
-// hashes maps each record ID to its hash over holds.
-func hashes(recs []providers.Record, holds mapping.FieldSet) map[string]uint64 {
-	out := make(map[string]uint64, len(recs))
-	for i := range recs {
-		out[recs[i].ID] = mapping.Hash(&recs[i].Person, holds)
-	}
-	return out
-}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -29,7 +30,16 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "resync\t%.2f s\t%.0f people/s\n", r.Seconds, r.PeoplePerSecond)
 	fmt.Fprintf(tw, "converged\t%v\t%d distinct people, missing %v\n", r.Converged, r.DistinctPeople, r.Missing)
 	fmt.Fprintf(tw, "duplicates\t%d\t(beyond the dataset's Skarbe duplicates)\n", r.Duplicates)
-	fmt.Fprintf(tw, "peak RSS\t%.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	sims := "in the bench process"
+	if r.SimProcesses {
+		sims = "one child process each"
+	}
+	fmt.Fprintf(tw, "simulators\t%s\n", sims)
+	var procs []string
+	for _, name := range slices.Sorted(maps.Keys(r.PeakRSSByProcess)) {
+		procs = append(procs, fmt.Sprintf("%s %.1f", name, float64(r.PeakRSSByProcess[name])/(1<<20)))
+	}
+	fmt.Fprintf(tw, "peak RSS\t%.1f MiB\t(largest of: %s MiB)\n", float64(r.PeakRSSBytes)/(1<<20), strings.Join(procs, ", "))
 	fmt.Fprintf(tw, "API calls\t%d\t%.3f per person\n", r.APICallsTotal, r.APICallsPerPerson)
 	if lb := r.LowerBound; lb != nil {
 		fmt.Fprintf(tw, "lower bound calls\t%d\t%.3f per person (%d listing, %d creates, %d updates); calls ratio %.3f\n",
