@@ -66,6 +66,10 @@ type Adapter struct {
 
 	tags    catalog
 	columns catalog
+
+	// dir remembers the stored LinkedIn strings of contacts without an
+	// email and runs locate's refreshes.
+	dir *directory
 }
 
 var _ providers.Provider = (*Adapter)(nil)
@@ -92,6 +96,7 @@ func New(opts providers.Options) (*Adapter, error) {
 		aliases: opts.PipelineAliases,
 		region:  opts.Region,
 		log:     opts.Logger,
+		dir:     newDirectory(),
 	}
 	if a.timeout <= 0 {
 		a.timeout = DefaultTimeout
@@ -188,11 +193,14 @@ func decodeContact(dec *json.Decoder, c *nextleadmap.Contact) error {
 	return nil
 }
 
-// List streams every live contact (the user-created feed) exactly once.
+// List streams every live contact (the user-created feed) exactly once. A
+// listing read to its end refreshes the adapter's memory of the LinkedIn
+// strings of contacts without an email.
 func (a *Adapter) List(ctx context.Context) iter.Seq2[providers.Record, error] {
 	return func(yield func(providers.Record, error) bool) {
 		var c nextleadmap.Contact
 		stopped := errors.New("stopped")
+		start := a.dir.beginListing()
 		err := a.stream(ctx, routeCreated, func(dec *json.Decoder) error {
 			if err := decodeContact(dec, &c); err != nil {
 				return err
@@ -200,11 +208,15 @@ func (a *Adapter) List(ctx context.Context) iter.Seq2[providers.Record, error] {
 			if c.ID == "" {
 				return nil
 			}
+			a.dir.see(&c, nil)
 			if !yield(a.record(&c), nil) {
 				return yieldError{stopped}
 			}
 			return nil
 		})
+		if err == nil {
+			a.dir.endListing(start)
+		}
 		if err != nil && !errors.Is(err, stopped) {
 			yield(providers.Record{}, fmt.Errorf("list contacts: %w", err))
 		}

@@ -75,7 +75,9 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 // read to advance its frontier and to log how many edits arrived. The
 // checkpoint keeps, per feed, the newest timestamp seen and the keys seen at
 // exactly that time (created by id, edited by id+updated_at, deleted by
-// id+deleted_at).
+// id+deleted_at). The listing also refreshes the adapter's memory of the
+// LinkedIn strings of contacts without an email, and deleted contacts are
+// forgotten.
 func (a *Adapter) Changes(ctx context.Context, cpb []byte, yield func(providers.Change) error) (providers.ChangesResult, error) {
 	cp, err := decodeCheckpoint(cpb)
 	if err != nil {
@@ -86,6 +88,7 @@ func (a *Adapter) Changes(ctx context.Context, cpb []byte, yield func(providers.
 	// 1. Upserts: every live contact, current values.
 	var c nextleadmap.Contact
 	created, upserts := 0, 0
+	start := a.dir.beginListing()
 	err = a.stream(ctx, routeCreated, func(dec *json.Decoder) error {
 		if err := decodeContact(dec, &c); err != nil {
 			return err
@@ -93,6 +96,7 @@ func (a *Adapter) Changes(ctx context.Context, cpb []byte, yield func(providers.
 		if c.ID == "" {
 			return nil
 		}
+		a.dir.see(&c, nil)
 		if at, err := nextleadmap.ParseTime(c.CreatedAt); err == nil {
 			// Only the newest creation time is kept: a bulk import shares one
 			// millisecond across any number of ids, and every live contact is
@@ -113,6 +117,7 @@ func (a *Adapter) Changes(ctx context.Context, cpb []byte, yield func(providers.
 	if err != nil {
 		return providers.ChangesResult{}, wrapFeed("changes: user-created", err)
 	}
+	a.dir.endListing(start)
 
 	// 2. Edits: every edit since the checkpoint (their effect is already in
 	// the upserts above).
@@ -155,6 +160,7 @@ func (a *Adapter) Changes(ctx context.Context, cpb []byte, yield func(providers.
 			next.Deleted.advance(it.ID, at)
 		}
 		deletes++
+		a.dir.forget(it.ID)
 		rec := providers.Record{ID: it.ID}
 		if perr == nil {
 			rec.ChangedAt = at

@@ -26,9 +26,25 @@ func (a *Adapter) find(ctx context.Context, q nextleadmap.FindContact) ([]nextle
 		if (c.Found != nil && !*c.Found) || c.ID == "" {
 			continue
 		}
+		a.dir.learn(&c)
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// findID calls find-contact with q and returns contact id among the
+// answers.
+func (a *Adapter) findID(ctx context.Context, id string, q nextleadmap.FindContact) (nextleadmap.Contact, bool, error) {
+	found, err := a.find(ctx, q)
+	if err != nil {
+		return nextleadmap.Contact{}, false, err
+	}
+	for _, c := range found {
+		if c.ID == id {
+			return c, true, nil
+		}
+	}
+	return nextleadmap.Contact{}, false, nil
 }
 
 // listOrOne decodes a list of contacts, tolerating a single object.
@@ -104,9 +120,22 @@ func (a *Adapter) findLinkedIn(ctx context.Context, url string) ([]nextleadmap.C
 	return nil, nil
 }
 
-// locate finds live contact id through find-contact, by the emails and then
-// the LinkedIn URLs of people (NextLead has no read by id).
+// locate finds live contact id (NextLead has no read by id). A contact
+// without an email is first looked for under the LinkedIn string NextLead
+// stores for it, when the adapter remembers it (one find-contact call);
+// then every contact by the emails and then the LinkedIn URLs of people
+// (the common spellings of each). When all miss, the user-created feed is
+// read again (see relocate): only a contact absent from that fresh listing
+// is ClassNotFound.
 func (a *Adapter) locate(ctx context.Context, id string, people ...mapping.Person) (nextleadmap.Contact, error) {
+	tried := ""
+	if li, ok := a.dir.linkedIn(id); ok {
+		c, ok, err := a.findID(ctx, id, nextleadmap.FindContact{LinkedInURL: li})
+		if err != nil || ok {
+			return c, err
+		}
+		tried = li
+	}
 	var emails, urls []string
 	for _, p := range people {
 		for _, e := range p.Emails {
@@ -119,14 +148,9 @@ func (a *Adapter) locate(ctx context.Context, id string, people ...mapping.Perso
 		}
 	}
 	for _, e := range emails {
-		found, err := a.find(ctx, nextleadmap.FindContact{Email: e})
-		if err != nil {
-			return nextleadmap.Contact{}, err
-		}
-		for _, c := range found {
-			if c.ID == id {
-				return c, nil
-			}
+		c, ok, err := a.findID(ctx, id, nextleadmap.FindContact{Email: e})
+		if err != nil || ok {
+			return c, err
 		}
 	}
 	for _, u := range urls {
@@ -140,14 +164,13 @@ func (a *Adapter) locate(ctx context.Context, id string, people ...mapping.Perso
 			}
 		}
 	}
-	return nextleadmap.Contact{}, &providers.Error{Class: providers.ClassNotFound, Op: "POST /api/v2/" + routeFind,
-		Status: http.StatusNotFound, Message: "no live contact with this id under its emails or LinkedIn URL"}
+	return a.relocate(ctx, id, tried)
 }
 
 // key returns the lookup keys an edit or delete uses for c: its stored
 // email, else its stored LinkedIn string.
 func key(c nextleadmap.Contact) (email, linkedin string) {
-	if c.Email != "" {
+	if hasEmail(&c) {
 		return c.Email, ""
 	}
 	return "", c.LinkedIn
@@ -196,6 +219,7 @@ func (a *Adapter) Create(ctx context.Context, p mapping.Person) (providers.Recor
 			Message: "answer holds no contact id"}
 	}
 	c.UpdatedAt = c.CreatedAt
+	a.dir.learn(&c)
 	return a.record(&c), nil
 }
 
@@ -209,8 +233,9 @@ type editAnswer struct {
 
 // Update makes contact id hold desired for first and last name, primary
 // phone, lead score and lead stage (NextLead cannot change an email or a
-// LinkedIn URL after create). The contact is first located by email, then
-// LinkedIn URL, and only the fields that differ from what it holds are
+// LinkedIn URL after create). The contact is first located (see locate:
+// by its remembered LinkedIn string, email, LinkedIn URL, else a fresh
+// listing), and only the fields that differ from what it holds are
 // sent; nothing is sent when none differ.
 func (a *Adapter) Update(ctx context.Context, id string, current, desired mapping.Person) (providers.Record, error) {
 	c, err := a.locate(ctx, id, current, desired)
@@ -239,7 +264,7 @@ func (a *Adapter) Update(ctx context.Context, id string, current, desired mappin
 	return a.record(&c), nil
 }
 
-// Delete soft-deletes contact id, located by its emails then LinkedIn URL.
+// Delete soft-deletes contact id, located as Update locates it.
 func (a *Adapter) Delete(ctx context.Context, id string, p mapping.Person) error {
 	c, err := a.locate(ctx, id, p)
 	if err != nil {
@@ -249,6 +274,7 @@ func (a *Adapter) Delete(ctx context.Context, id string, p mapping.Person) error
 	if err := a.call(ctx, http.MethodPost, routeDelete, nextleadmap.DeleteContact{Email: mail, LinkedIn: li}, nil); err != nil {
 		return fmt.Errorf("delete contact: %w", err)
 	}
+	a.dir.forget(id)
 	return nil
 }
 
