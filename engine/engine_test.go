@@ -409,3 +409,35 @@ func TestLaterEditInTheTargetIsNotOverwritten(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateReachesARecordWhoseEmailChangedInTheCRM(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	w.resync()
+	nl, li := w.find("nextlead", "jean.dupont@acme.fr"), w.find("ligo", "jean.dupont@acme.fr")
+	if len(nl) != 1 || len(li) != 1 {
+		t.Fatalf("records: nextlead %d, ligo %d, want 1 each", len(nl), len(li))
+	}
+	// The email changes in NextLead's screens, unseen by crmsync; then the
+	// name changes in Ligo. The update to NextLead cannot read the record
+	// back under its old email: it must still reach it, not take it for
+	// deleted.
+	if err := w.sims["nextlead"].UserEdit(nl[0].ID, func(p *mapping.Person) { p.Emails = []string{"jean@dupont.example"} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sims["ligo"].UserEdit(li[0].ID, func(p *mapping.Person) { p.LastName = "Durand" }); err != nil {
+		t.Fatal(err)
+	}
+	lic, _ := w.e.Conn("ligo")
+	if _, err := w.e.Poll(w.ctx, lic); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	got := w.find("nextlead", "jean@dupont.example")
+	if len(got) != 1 || got[0].ID != nl[0].ID || got[0].Person.LastName != "Durand" {
+		t.Fatalf("nextlead: %+v, want record %s with last name Durand", got, nl[0].ID)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_link WHERE remote_id = $1 AND deleted_at IS NOT NULL`, nl[0].ID); n != 0 {
+		t.Errorf("the NextLead link was tombstoned")
+	}
+}

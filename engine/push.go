@@ -455,7 +455,8 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 }
 
 // current reads record id as the CRM holds it now: by ID where the CRM can,
-// else by the base state's primary email; nil when the CRM offers neither.
+// else by the base state's primary email; nil when the CRM offers neither or
+// the record is no longer under that email.
 func (e *Engine) current(ctx context.Context, c *Conn, id string, base *mapping.Person) (*providers.Record, error) {
 	switch {
 	case c.Caps.Get:
@@ -474,7 +475,11 @@ func (e *Engine) current(ctx context.Context, c *Conn, id string, base *mapping.
 				return &recs[i], nil
 			}
 		}
-		return nil, &providers.Error{Class: providers.ClassNotFound, Op: "read before update", Message: "record no longer found by its email"}
+		// Not under that email any more (the email was changed in the
+		// CRM, or the record was deleted): the update itself locates the
+		// record, and only the adapter can tell a deleted record from a
+		// moved one, so the write goes ahead unchecked.
+		return nil, nil
 	}
 	return nil, nil
 }
