@@ -108,6 +108,16 @@ func (e *Engine) GetRun(ctx context.Context, id int64) (*Run, error) {
 	return r, rows.Err()
 }
 
+// RunState reads only a run's state and error: a cheap check to wait on
+// (GetRun also counts each connection's queue).
+func (e *Engine) RunState(ctx context.Context, id int64) (state, errMsg string, err error) {
+	err = e.pool.QueryRow(ctx, `SELECT state, coalesce(error, '') FROM crmsync_resync_run WHERE id = $1`, id).Scan(&state, &errMsg)
+	if err != nil {
+		return "", "", fmt.Errorf("read run %d state: %w", id, err)
+	}
+	return state, errMsg, nil
+}
+
 // SetRunState moves a run to state (ingesting, pushing, completed, failed).
 func (e *Engine) SetRunState(ctx context.Context, id int64, state, errMsg string) error {
 	_, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_run SET state = $2, error = nullif($3, ''),
