@@ -496,22 +496,26 @@ func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, o
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		run, err := a.Engine.GetRun(ctx, id)
+		// The state alone every 50 ms (one indexed row); the progress, which
+		// counts each connection's queue, once a second, so that watching
+		// the run does not load the database it measures.
+		state, msg, err := a.Engine.RunState(ctx, id)
 		if err != nil {
 			return fmt.Errorf("wait for run %d: %w", id, err)
 		}
-		if run == nil {
-			return fmt.Errorf("resync run %d not found", id)
-		}
-		switch run.State {
+		switch state {
 		case "completed":
 			return nil
 		case "failed":
-			return fmt.Errorf("resync run #%d failed: %s", run.ID, run.Error)
+			return fmt.Errorf("resync run #%d failed: %s", id, msg)
 		}
 		if time.Since(last) >= time.Second {
 			last = time.Now()
 			everySecond()
+			run, err := a.Engine.GetRun(ctx, id)
+			if err != nil {
+				return fmt.Errorf("wait for run %d: %w", id, err)
+			}
 			line := fmt.Sprintf("[%6.1fs] %-9s", time.Since(start).Seconds(), run.State)
 			for _, p := range run.Progress {
 				line += fmt.Sprintf(" | %s l%d c%d u%d s%d q%d", p.Connection, p.Listed, p.Creates, p.Updates, p.Skips, p.Queued)
