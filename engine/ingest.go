@@ -75,10 +75,16 @@ func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, o
 		}
 		defer func() { _ = tx.Rollback(ctx) }()
 	}
+	// What needs no lock is done before taking it: the lock serializes
+	// every ingest of the fleet.
+	prep, err := e.prepareIngest(ctx, tx, c, recs)
+	if err != nil {
+		return stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
+	}
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ingestLockKey); err != nil {
 		return stats, fmt.Errorf("ingest %s: lock: %w", c.Name(), err)
 	}
-	stats, err := e.ingestTx(ctx, tx, c, recs, opts)
+	stats, err = e.ingestTx(ctx, tx, c, prep, opts)
 	if err != nil {
 		return stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
@@ -90,29 +96,58 @@ func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, o
 	return stats, nil
 }
 
-func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []providers.Record, opts IngestOptions) (IngestStats, error) {
-	stats := IngestStats{Records: len(in)}
-	observed := e.Now().UTC()
-	holds := c.Caps.Holds
+// ingestBatch is a batch of records made ready for ingest outside the
+// ingest lock: one record per remote ID (the last seen), with each record's
+// hash over the connection's held fields and identity keys, and person IDs
+// reserved for the people the batch may create.
+type ingestBatch struct {
+	recs     []providers.Record
+	ids      []string
+	hashes   []int64
+	keys     [][]string
+	reserved []int64
+	issues   []string
+	received int
+}
 
-	// One record per remote ID, the last one seen.
+func (e *Engine) prepareIngest(ctx context.Context, tx pgx.Tx, c *Conn, in []providers.Record) (*ingestBatch, error) {
+	b := &ingestBatch{received: len(in)}
 	pos := make(map[string]int, len(in))
-	recs := make([]providers.Record, 0, len(in))
+	b.recs = make([]providers.Record, 0, len(in))
 	for _, r := range in {
 		if i, ok := pos[r.ID]; ok {
-			recs[i] = r
+			b.recs[i] = r
 			continue
 		}
-		pos[r.ID] = len(recs)
-		recs = append(recs, r)
+		pos[r.ID] = len(b.recs)
+		b.recs = append(b.recs, r)
 	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
+	b.ids = make([]string, len(b.recs))
+	b.hashes = make([]int64, len(b.recs))
+	b.keys = make([][]string, len(b.recs))
+	for i := range b.recs {
+		r := &b.recs[i]
+		b.ids[i] = r.ID
 		for _, is := range r.Issues {
-			stats.Issues = append(stats.Issues, r.ID+": "+is)
+			b.issues = append(b.issues, r.ID+": "+is)
 		}
+		b.hashes[i] = int64(mapping.Hash(&r.Person, c.Caps.Holds))
+		b.keys[i] = Identities(&r.Person)
 	}
+	// Sequence values are not transactional: IDs reserved here and not
+	// used are skipped, never reused.
+	if err := tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
+		FROM generate_series(1, $1)`, len(b.recs)).Scan(&b.reserved); err != nil {
+		return nil, fmt.Errorf("reserve person ids: %w", err)
+	}
+	return b, nil
+}
+
+func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatch, opts IngestOptions) (IngestStats, error) {
+	stats := IngestStats{Records: b.received, Issues: b.issues}
+	observed := e.Now().UTC()
+	holds := c.Caps.Holds
+	recs, ids := b.recs, b.ids
 
 	links := make(map[string]*linkRow, len(recs))
 	rows, err := tx.Query(ctx, `SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL, seen_at
@@ -141,15 +176,14 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 
 	// Unchanged records (same hash as their live link's base) cost nothing.
 	work := recs[:0:0]
-	hashes := make(map[string]int64, len(recs))
-	for _, r := range recs {
-		h := int64(mapping.Hash(&r.Person, holds))
-		hashes[r.ID] = h
-		if l, ok := links[r.ID]; ok && !l.deleted && (l.hash == h || (!opts.ListedAt.IsZero() && l.seenAt.After(opts.ListedAt))) {
+	var workIdx []int
+	for i, r := range recs {
+		if l, ok := links[r.ID]; ok && !l.deleted && (l.hash == b.hashes[i] || (!opts.ListedAt.IsZero() && l.seenAt.After(opts.ListedAt))) {
 			stats.Unchanged++
 			continue
 		}
 		work = append(work, r)
+		workIdx = append(workIdx, i)
 	}
 	if len(work) == 0 {
 		return stats, nil
@@ -159,7 +193,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 	var emails, urls []string
 	recKeys := make([][]string, len(work))
 	for i := range work {
-		keys := Identities(&work[i].Person)
+		keys := b.keys[workIdx[i]]
 		recKeys[i] = keys
 		for _, k := range keys {
 			if k[0] == 'e' {
@@ -206,12 +240,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 		return stats, err
 	}
 
-	// Reserve IDs for the people this batch may create.
-	var reserved []int64
-	if err := tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
-		FROM generate_series(1, $1)`, len(work)).Scan(&reserved); err != nil {
-		return stats, fmt.Errorf("reserve person ids: %w", err)
-	}
+	reserved := b.reserved
 
 	type merge struct{ survivor, merged int64 }
 	var (
@@ -321,7 +350,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, in []provider
 				}
 			}
 		}
-		linkWrites = append(linkWrites, linkWrite{remoteID: r.ID, personID: pid, base: nb, hash: hashes[r.ID], changedAt: r.ChangedAt})
+		linkWrites = append(linkWrites, linkWrite{remoteID: r.ID, personID: pid, base: nb, hash: b.hashes[workIdx[i]], changedAt: r.ChangedAt})
 	}
 	stats.Changes = len(changes)
 
