@@ -127,22 +127,6 @@ func writeData(w http.ResponseWriter, status int, data any) {
 	writeJSON(w, status, dataBody{Status: status, Data: data})
 }
 
-func encodeRecord(c *nextleadmap.Contact) ([]byte, error) { return json.Marshal(c) }
-
-func decodeRecord(b []byte) (nextleadmap.Contact, error) {
-	var c nextleadmap.Contact
-	err := json.Unmarshal(b, &c)
-	return c, err
-}
-
-func appendFeedItem(buf []byte, it nextleadmap.FeedItem) []byte {
-	b, _ := json.Marshal(it)
-	if len(buf) > 0 {
-		buf = append(buf, ',')
-	}
-	return append(buf, b...)
-}
-
 // decodeBody decodes a JSON object body into a map of raw values; a body that
 // is not an object is an error.
 func decodeBody(body []byte) (map[string]json.RawMessage, error) {
@@ -266,7 +250,7 @@ func (s *Server) newContact(w http.ResponseWriter, _ *http.Request, body []byte)
 		}
 		c.ConversionStatus = name
 	}
-	if c.Email != "" && len(lookup(s.byEmail, s.byEmailDup, emailKey(c.Email))) > 0 {
+	if c.Email != "" && len(s.findEmail(c.Email)) > 0 {
 		writeError(w, http.StatusConflict, msgDuplicate)
 		return
 	}
@@ -310,11 +294,7 @@ func (s *Server) editContact(w http.ResponseWriter, _ *http.Request, body []byte
 		return
 	}
 	i := found[0]
-	c, err := decodeRecord(s.recs[i].data)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, msgInternal)
-		return
-	}
+	c := s.contact(i)
 	for key, dst := range map[string]*string{"firstName": &c.FirstName, "lastName": &c.LastName, "phone": &c.Phone} {
 		v, ok, err := str(vals, key)
 		if err != nil {
@@ -347,10 +327,7 @@ func (s *Server) editContact(w http.ResponseWriter, _ *http.Request, body []byte
 	if l, ok, _ := str(vals, "add_to_list"); ok && l != "" {
 		c.ListIDs = append(c.ListIDs, l)
 	}
-	if err := s.touch(i, &c); err != nil {
-		writeError(w, http.StatusInternalServerError, msgInternal)
-		return
-	}
+	s.touch(i, &c)
 	writeData(w, http.StatusOK, map[string]any{
 		"message": "Contact successfully updated",
 		"contact": map[string]any{"id": c.ID, "firstName": c.FirstName, "lastName": c.LastName, "updatedAt": c.UpdatedAt},
@@ -377,11 +354,7 @@ func (s *Server) deleteContact(w http.ResponseWriter, _ *http.Request, body []by
 		writeError(w, http.StatusNotFound, msgDeleteNotFound)
 		return
 	}
-	c, err := s.remove(found[0])
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, msgInternal)
-		return
-	}
+	c := s.remove(found[0])
 	writeData(w, http.StatusOK, map[string]any{
 		"message": "Contact successfully deleted",
 		"contact": map[string]any{"id": c.ID, "email": c.Email},
@@ -404,9 +377,13 @@ func (s *Server) findContact(w http.ResponseWriter, _ *http.Request, body []byte
 	}
 	s.mu.RLock()
 	found := s.find(email, li)
-	items := make([][]byte, 0, len(found))
+	var items [][]byte
+	var u unpacked
 	for _, i := range found {
-		items = append(items, s.recs[i].data)
+		r := &s.recs[i]
+		unpack(r.data, s.names, &u)
+		rec := appendContact(nil, s.appendID(nil, i), &u, r.created, r.updated)
+		items = append(items, append([]byte(`{"found":true,`), rec[1:]...))
 	}
 	s.mu.RUnlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -420,8 +397,7 @@ func (s *Server) findContact(w http.ResponseWriter, _ *http.Request, body []byte
 		if n > 0 {
 			_ = bw.WriteByte(',')
 		}
-		_, _ = bw.WriteString(`{"found":true,`)
-		_, _ = bw.Write(b[1:])
+		_, _ = bw.Write(b)
 	}
 	_, _ = bw.WriteString("]}\n")
 	_ = bw.Flush()
@@ -496,7 +472,7 @@ func (s *Server) createSale(w http.ResponseWriter, _ *http.Request, body []byte)
 	defer s.mu.Unlock()
 	owner := int32(-1)
 	if strings.TrimSpace(contact) != "" {
-		found := lookup(s.byEmail, s.byEmailDup, emailKey(contact))
+		found := s.findEmail(contact)
 		if len(found) == 0 {
 			writeError(w, http.StatusInternalServerError, msgSaleCreate)
 			return
@@ -538,7 +514,7 @@ func (s *Server) updateSale(w http.ResponseWriter, _ *http.Request, body []byte)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found := lookup(s.byEmail, s.byEmailDup, emailKey(email))
+	found := s.findEmail(email)
 	if len(found) == 0 {
 		writeError(w, http.StatusNotFound, msgSaleNoContact)
 		return
@@ -574,25 +550,39 @@ func (s *Server) userCreated(w http.ResponseWriter, r *http.Request, _ []byte) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	_, _ = bw.WriteString(`{"status":200,"data":[`)
 	const chunk = 1024
-	buf := make([][]byte, 0, chunk)
+	type item struct {
+		rec record
+		i   int32
+	}
+	buf := make([]item, 0, chunk)
+	var (
+		u     unpacked
+		b, id []byte
+		names []string
+	)
 	n := 0
 	for next := 0; ; {
 		buf = buf[:0]
 		s.mu.RLock()
 		end := len(s.recs)
 		for next < end && len(buf) < chunk {
-			if d := s.recs[next].data; d != nil {
-				buf = append(buf, d)
+			if rec := s.recs[next]; rec.data != "" {
+				buf = append(buf, item{rec: rec, i: int32(next)})
 			}
 			next++
 		}
+		names = s.names // append-only: the prefix read is never written
 		s.mu.RUnlock()
-		for _, d := range buf {
+		for _, it := range buf {
+			b = b[:0]
 			if n > 0 {
-				_ = bw.WriteByte(',')
+				b = append(b, ',')
 			}
 			n++
-			if _, err := bw.Write(d); err != nil {
+			unpack(it.rec.data, names, &u)
+			id = s.appendID(id[:0], it.i)
+			b = appendContact(b, id, &u, it.rec.created, it.rec.updated)
+			if _, err := bw.Write(b); err != nil {
 				return
 			}
 		}
@@ -609,24 +599,38 @@ func (s *Server) userCreated(w http.ResponseWriter, r *http.Request, _ []byte) {
 
 func (s *Server) userEdited(w http.ResponseWriter, _ *http.Request, _ []byte) {
 	s.mu.RLock()
-	b := s.edited
+	items := s.edited
 	s.mu.RUnlock()
-	writeFeed(w, b)
+	s.writeFeed(w, items, "updated_at", false)
 }
 
 func (s *Server) userDeleted(w http.ResponseWriter, _ *http.Request, _ []byte) {
 	s.mu.RLock()
-	b := s.deleted
+	items := s.deleted
 	s.mu.RUnlock()
-	writeFeed(w, b)
+	s.writeFeed(w, items, "deleted_at", true)
 }
 
-// writeFeed writes an append-only feed buffer (its bytes below len never
-// change, so it is read without the lock).
-func writeFeed(w http.ResponseWriter, items []byte) {
+// writeFeed streams the items of an append-only feed (its items below len
+// never change, so they are read without the lock), their time under key
+// (decoded: see appendFeedItem).
+func (s *Server) writeFeed(w http.ResponseWriter, items []feedItem, key string, decoded bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, `{"status":200,"data":[`)
-	_, _ = w.Write(items)
-	_, _ = io.WriteString(w, "]}\n")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	_, _ = bw.WriteString(`{"status":200,"data":[`)
+	var b, id []byte
+	for n, it := range items {
+		b = b[:0]
+		if n > 0 {
+			b = append(b, ',')
+		}
+		id = s.appendID(id[:0], it.i)
+		b = appendFeedItem(b, id, it.data, it.at, key, decoded)
+		if _, err := bw.Write(b); err != nil {
+			return
+		}
+	}
+	_, _ = bw.WriteString("]}\n")
+	_ = bw.Flush()
 }

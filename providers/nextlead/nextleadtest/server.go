@@ -4,16 +4,19 @@
 // their auth rule, envelopes, status codes, verbatim error messages and
 // quirks, plus rate limiting, fault injection and latency for tests.
 //
-// It holds up to a million contacts lean: each live contact is one encoded
-// JSON object, the edit and delete feeds are append-only byte buffers, and
-// contact ids encode their index so that no id map is needed.
+// It holds up to a million contacts lean: each contact is one packed string
+// of its fields (recurring values interned) and two timestamps, the email
+// and LinkedIn indexes map key hashes to record indexes, the edit and delete
+// feeds are append-only slices of small items sharing the packed strings,
+// and contact ids encode their index so that no id map is needed. Listings
+// are encoded from the packed form as encoding/json would encode the wire
+// records.
 package nextleadtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"math/rand/v2"
 	"net"
@@ -59,14 +62,6 @@ var DefaultConversionTags = []string{"New", "Contacted", "Qualified", "Won", "Lo
 // DefaultSaleColumns are the sales columns of a fresh server.
 var DefaultSaleColumns = []string{"Qualification", "Proposal", "Negotiation", "Won", "Lost"}
 
-// record is one contact: its JSON encoding (nil once deleted) and its
-// timestamps in Unix milliseconds.
-type record struct {
-	data    []byte
-	created int64
-	updated int64
-}
-
 type sale struct {
 	id      string
 	name    string
@@ -84,21 +79,21 @@ type Server struct {
 	url   string
 	orgID string
 
-	mu          sync.RWMutex
-	recs        []record
-	live        int
-	byEmail     map[string]int32   // lower-cased trimmed email → first live index
-	byEmailDup  map[string][]int32 // further live indexes with that email
-	byLinkedIn  map[string]int32   // trimmed stored LinkedIn → first live index
-	byLinkedDup map[string][]int32
-	edited      []byte // comma-separated user-edited items
-	deleted     []byte // comma-separated user-deleted items
-	lastMs      int64
-	tags        []nextleadmap.Tag
-	columns     []nextleadmap.Column
-	sales       []sale
-	salesOf     map[int32][]int32
-	idSalt      uint64
+	mu         sync.RWMutex
+	recs       []record
+	live       int
+	names      []string          // interned field values (append-only)
+	nameIdx    map[string]uint32 // value → index in names
+	byEmail    hashIndex         // lower-cased trimmed email → live indexes
+	byLinkedIn hashIndex         // trimmed stored LinkedIn → live indexes
+	edited     []feedItem        // user-edited items (append-only)
+	deleted    []feedItem        // user-deleted items (append-only)
+	lastMs     int64
+	tags       []nextleadmap.Tag
+	columns    []nextleadmap.Column
+	sales      []sale
+	salesOf    map[int32][]int32
+	idSalt     uint64
 
 	*simkit.Controls // SetRateLimit, SetFaults, SetLatency, Requests
 }
@@ -126,14 +121,13 @@ func New(opts Options) (*Server, error) {
 		opts.SaleColumns = DefaultSaleColumns
 	}
 	s := &Server{
-		opts:        opts,
-		orgID:       "corg" + strconv.FormatUint(opts.Seed, 36),
-		byEmail:     map[string]int32{},
-		byEmailDup:  map[string][]int32{},
-		byLinkedIn:  map[string]int32{},
-		byLinkedDup: map[string][]int32{},
-		salesOf:     map[int32][]int32{},
-		idSalt:      opts.Seed * 0x9e3779b97f4a7c15,
+		opts:       opts,
+		orgID:      "corg" + strconv.FormatUint(opts.Seed, 36),
+		nameIdx:    map[string]uint32{},
+		byEmail:    newHashIndex(),
+		byLinkedIn: newHashIndex(),
+		salesOf:    map[int32][]int32{},
+		idSalt:     opts.Seed * 0x9e3779b97f4a7c15,
 		Controls: simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, opts.Now,
 			rand.NewPCG(opts.Seed, 0x6e6578746c656164)),
 	}
@@ -226,11 +220,10 @@ func (s *Server) Contact(id string) (nextleadmap.Contact, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i, ok := s.index(id)
-	if !ok || s.recs[i].data == nil {
+	if !ok || s.recs[i].data == "" {
 		return nextleadmap.Contact{}, false
 	}
-	c, err := decodeRecord(s.recs[i].data)
-	return c, err == nil
+	return s.contact(i), true
 }
 
 // Len returns the number of live contacts.
@@ -246,15 +239,26 @@ func (s *Server) Len() int {
 const idLen = 25
 
 func (s *Server) contactID(i int32) string {
-	h := fnv.New64a()
-	var b [8]byte
-	for k := range 8 {
-		b[k] = byte((uint64(i) ^ s.idSalt) >> (8 * k))
+	var b [idLen]byte
+	return string(s.appendID(b[:0], i))
+}
+
+// appendID appends the id of contact i to b.
+func (s *Server) appendID(b []byte, i int32) []byte {
+	// FNV-1a (64-bit) of the salted index's 8 little-endian bytes.
+	h := uint64(14695981039346656037)
+	for n := range 8 {
+		h ^= uint64(byte((uint64(i) ^ s.idSalt) >> (8 * n)))
+		h *= 1099511628211
 	}
-	_, _ = h.Write(b[:])
-	tail := strconv.FormatUint(h.Sum64(), 36)
-	head := strconv.FormatUint(uint64(i), 36)
-	return "c" + strings.Repeat("0", 8-len(head)) + head + strings.Repeat("0", 16-len(tail)) + tail
+	var d [16]byte
+	head := strconv.AppendUint(d[:0], uint64(i), 36)
+	b = append(b, 'c')
+	b = append(b, "00000000"[len(head):]...)
+	b = append(b, head...)
+	tail := strconv.AppendUint(d[:0], h, 36)
+	b = append(b, "0000000000000000"[len(tail):]...)
+	return append(b, tail...)
 }
 
 func (s *Server) auxID(prefix string, i int) string {
@@ -289,90 +293,52 @@ func fmtMs(ms int64) string { return nextleadmap.FormatTime(time.UnixMilli(ms)) 
 
 func emailKey(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
-func addIdx(m map[string]int32, dup map[string][]int32, k string, i int32) {
-	if k == "" {
-		return
-	}
-	if _, ok := m[k]; ok {
-		dup[k] = append(dup[k], i)
-		return
-	}
-	m[k] = i
+// emailOf returns the email key of live contact i. Caller holds mu.
+func (s *Server) emailOf(i int32) string { return emailKey(field(s.recs[i].data, fEmail)) }
+
+// linkedInOf returns the LinkedIn key of live contact i. Caller holds mu.
+func (s *Server) linkedInOf(i int32) string {
+	return strings.TrimSpace(field(s.recs[i].data, fLinkedIn))
 }
 
-func delIdx(m map[string]int32, dup map[string][]int32, k string, i int32) {
-	if k == "" {
-		return
-	}
-	if j, ok := m[k]; ok && j == i {
-		if d := dup[k]; len(d) > 0 {
-			m[k] = d[0]
-			if len(d) == 1 {
-				delete(dup, k)
-			} else {
-				dup[k] = d[1:]
-			}
-		} else {
-			delete(m, k)
-		}
-		return
-	}
-	d := dup[k]
-	for n, j := range d {
-		if j == i {
-			d = append(d[:n:n], d[n+1:]...)
-			break
-		}
-	}
-	if len(d) == 0 {
-		delete(dup, k)
-	} else {
-		dup[k] = d
-	}
-}
-
-func lookup(m map[string]int32, dup map[string][]int32, k string) []int32 {
-	if k == "" {
-		return nil
-	}
-	i, ok := m[k]
-	if !ok {
-		return nil
-	}
-	return append([]int32{i}, dup[k]...)
+// findEmail returns the live contacts whose email matches email
+// case-insensitively, in the order they were indexed. Caller holds mu.
+func (s *Server) findEmail(email string) []int32 {
+	return s.byEmail.lookup(emailKey(email), s.emailOf)
 }
 
 // find returns the live contacts matching email (case-insensitive) or, when
 // email is empty or matches none, the stored LinkedIn string (trimmed,
 // exact). Caller holds mu.
 func (s *Server) find(email, linkedin string) []int32 {
-	if l := lookup(s.byEmail, s.byEmailDup, emailKey(email)); len(l) > 0 {
+	if l := s.findEmail(email); len(l) > 0 {
 		return l
 	}
-	return lookup(s.byLinkedIn, s.byLinkedDup, strings.TrimSpace(linkedin))
+	return s.byLinkedIn.lookup(strings.TrimSpace(linkedin), s.linkedInOf)
 }
 
-// store encodes c into record i and indexes it. Caller holds mu.
-func (s *Server) store(i int32, c *nextleadmap.Contact) error {
+// contact returns contact i as a wire record. Caller holds mu.
+func (s *Server) contact(i int32) nextleadmap.Contact {
 	r := &s.recs[i]
-	if r.data != nil {
-		old, err := decodeRecord(r.data)
-		if err == nil {
-			delIdx(s.byEmail, s.byEmailDup, emailKey(old.Email), i)
-			delIdx(s.byLinkedIn, s.byLinkedDup, strings.TrimSpace(old.LinkedIn), i)
-		}
+	var u unpacked
+	unpack(r.data, s.names, &u)
+	return u.contact(s.contactID(i), r.created, r.updated)
+}
+
+// store packs c into record i and indexes it, setting c's id and
+// timestamps. Caller holds mu.
+func (s *Server) store(i int32, c *nextleadmap.Contact) {
+	r := &s.recs[i]
+	if r.data != "" {
+		s.byEmail.del(s.emailOf(i), i)
+		s.byLinkedIn.del(s.linkedInOf(i), i)
 	}
 	c.ID = s.contactID(i)
 	c.CreatedAt = fmtMs(r.created)
 	c.UpdatedAt = fmtMs(r.updated)
-	b, err := encodeRecord(c)
-	if err != nil {
-		return err
-	}
-	r.data = b
-	addIdx(s.byEmail, s.byEmailDup, emailKey(c.Email), i)
-	addIdx(s.byLinkedIn, s.byLinkedDup, strings.TrimSpace(c.LinkedIn), i)
-	return nil
+	r.data = s.pack(c)
+	s.byEmail.add(s.emailOf(i), i)
+	s.byLinkedIn.add(s.linkedInOf(i), i)
 }
 
 // insert appends a new contact created at ms. Caller holds mu.
@@ -382,39 +348,29 @@ func (s *Server) insert(c *nextleadmap.Contact, ms int64) (int32, error) {
 	}
 	i := int32(len(s.recs))
 	s.recs = append(s.recs, record{created: ms, updated: ms})
-	if err := s.store(i, c); err != nil {
-		s.recs = s.recs[:i]
-		return 0, err
-	}
+	s.store(i, c)
 	s.live++
 	return i, nil
 }
 
 // touch records an edit of contact i: updated_at moves and the edit is
 // appended to user-edited. Caller holds mu.
-func (s *Server) touch(i int32, c *nextleadmap.Contact) error {
-	s.recs[i].updated = s.tick()
-	if err := s.store(i, c); err != nil {
-		return err
-	}
-	s.edited = appendFeedItem(s.edited, nextleadmap.FeedItem{ID: c.ID, Email: c.Email, FirstName: c.FirstName,
-		LastName: c.LastName, UpdatedAt: c.UpdatedAt})
-	return nil
+func (s *Server) touch(i int32, c *nextleadmap.Contact) {
+	r := &s.recs[i]
+	r.updated = s.tick()
+	s.store(i, c)
+	s.edited = append(s.edited, feedItem{data: r.data, at: r.updated, i: i})
 }
 
 // remove soft-deletes contact i. Caller holds mu.
-func (s *Server) remove(i int32) (nextleadmap.Contact, error) {
-	c, err := decodeRecord(s.recs[i].data)
-	if err != nil {
-		return c, err
-	}
-	delIdx(s.byEmail, s.byEmailDup, emailKey(c.Email), i)
-	delIdx(s.byLinkedIn, s.byLinkedDup, strings.TrimSpace(c.LinkedIn), i)
-	s.recs[i].data = nil
+func (s *Server) remove(i int32) nextleadmap.Contact {
+	c := s.contact(i)
+	s.byEmail.del(s.emailOf(i), i)
+	s.byLinkedIn.del(s.linkedInOf(i), i)
+	s.deleted = append(s.deleted, feedItem{data: s.recs[i].data, at: s.tick(), i: i})
+	s.recs[i].data = ""
 	s.live--
-	s.deleted = appendFeedItem(s.deleted, nextleadmap.FeedItem{ID: c.ID, Email: c.Email, FirstName: c.FirstName,
-		LastName: c.LastName, DeletedAt: fmtMs(s.tick())})
-	return c, nil
+	return c
 }
 
 func (s *Server) catalog() []string {
@@ -483,15 +439,12 @@ func (s *Server) Records() iter.Seq[providers.Record] {
 }
 
 // canonical maps contact i with the default stage map; false when it is
-// deleted (or unreadable). The caller holds s.mu.
+// deleted. The caller holds s.mu.
 func (s *Server) canonical(i int) (providers.Record, bool) {
-	if s.recs[i].data == nil {
+	if s.recs[i].data == "" {
 		return providers.Record{}, false
 	}
-	c, err := decodeRecord(s.recs[i].data)
-	if err != nil {
-		return providers.Record{}, false
-	}
+	c := s.contact(int32(i))
 	p, at, issues := nextleadmap.ToPerson(&c, mapping.StageMap{}, "")
 	return providers.Record{ID: c.ID, Person: p, ChangedAt: at, Issues: issues}, true
 }
@@ -503,18 +456,16 @@ func (s *Server) UserEdit(id string, edit func(p *mapping.Person)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, ok := s.index(id)
-	if !ok || s.recs[i].data == nil {
+	if !ok || s.recs[i].data == "" {
 		return fmt.Errorf("nextleadtest: user edit: no live contact %q", id)
 	}
-	c, err := decodeRecord(s.recs[i].data)
-	if err != nil {
-		return fmt.Errorf("nextleadtest: user edit: %w", err)
-	}
+	c := s.contact(i)
 	before, _, _ := nextleadmap.ToPerson(&c, mapping.StageMap{}, "")
 	after := before.Clone()
 	edit(&after)
 	nextleadmap.ApplyPerson(&c, before, after, mapping.StageMap{}, s.catalog())
-	return s.touch(i, &c)
+	s.touch(i, &c)
+	return nil
 }
 
 // UserDelete deletes contact id as a person in NextLead's screens would (a
@@ -523,9 +474,9 @@ func (s *Server) UserDelete(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, ok := s.index(id)
-	if !ok || s.recs[i].data == nil {
+	if !ok || s.recs[i].data == "" {
 		return fmt.Errorf("nextleadtest: user delete: no live contact %q", id)
 	}
-	_, err := s.remove(i)
-	return err
+	s.remove(i)
+	return nil
 }
