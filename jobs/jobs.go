@@ -27,10 +27,14 @@ const AdminQueue = "admin"
 
 // Timeouts. RescueStuckJobsAfter is short so that the jobs of a worker
 // killed with kill -9 run again within a few minutes, and longer than every
-// job timeout so that no running job is rescued.
+// job timeout but the listing's, so that no running job is rescued (a list
+// job beats instead: see heartbeat).
 const (
-	PollTimeout          = 150 * time.Second
-	ListTimeout          = 150 * time.Second
+	PollTimeout = 150 * time.Second
+	// ListTimeout is longer than the rescue: a listing of a large CRM takes
+	// minutes, and its job beats (see heartbeat) so that it is not taken
+	// for stuck while it runs.
+	ListTimeout          = time.Hour
 	PushTimeout          = 60 * time.Second
 	RescueStuckJobsAfter = 170 * time.Second
 	// pushSlice is how long one push job drains its queue before handing
@@ -322,6 +326,35 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	return river.JobSnooze(0)
 }
 
+// heartbeat keeps a running job that may outlast RescueStuckJobsAfter (a
+// listing of a large CRM) from being taken for stuck: every interval it
+// moves the job's attempted_at, which River's rescuer compares with the
+// rescue delay, to now. A worker killed mid-job stops beating, so its job is
+// rescued as quickly as any other. stop ends the beating.
+func heartbeat(ctx context.Context, pool *pgxpool.Pool, jobID int64, every time.Duration, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := pool.Exec(ctx, `UPDATE river_job SET attempted_at = now() WHERE id = $1 AND state = 'running'`, jobID); err != nil && ctx.Err() == nil {
+				logger.WarnContext(ctx, "job heartbeat", slog.Int64("job", jobID), slog.String("error", err.Error()))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // ListWorker works ListArgs.
 type ListWorker struct {
 	river.WorkerDefaults[ListArgs]
@@ -338,7 +371,9 @@ func (w *ListWorker) Work(ctx context.Context, job *river.Job[ListArgs]) error {
 	if !ok {
 		return river.JobCancel(fmt.Errorf("unknown connection %q", job.Args.Connection))
 	}
+	stop := heartbeat(ctx, e.Pool(), job.ID, w.Deps.timeouts().Rescue/3, w.Deps.Logger)
 	st, err := e.ListForRun(ctx, job.Args.RunID, c)
+	stop()
 	if err != nil {
 		return retryOrSnooze(err)
 	}
