@@ -52,6 +52,10 @@ type Process struct {
 
 var _ Instance = (*Process)(nil)
 
+// childMemoryLimit is the GOMEMLIMIT of a simulator process when the
+// environment sets none.
+const childMemoryLimit = "400MiB"
+
 // StartProcess starts a simulator process and waits until it is seeded and
 // serving.
 func StartProcess(ctx context.Context, opts ProcessOptions) (*Process, error) {
@@ -67,6 +71,13 @@ func StartProcess(ctx context.Context, opts ProcessOptions) (*Process, error) {
 		"--seed", strconv.FormatInt(opts.Seed, 10), "--latency", opts.Latency.String(),
 		"--admin-addr", "127.0.0.1:0", "--ready-json")
 	cmd := exec.CommandContext(ctx, argv[0], args...)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A simulator holds a whole CRM in memory; without a limit the Go
+		// runtime lets the heap reach twice its live data before
+		// collecting, which at a million people is what pushes the
+		// process past 512 MiB. Set GOMEMLIMIT to choose another.
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+childMemoryLimit)
+	}
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	cmd.SysProcAttr = childAttr()
 	cmd.WaitDelay = time.Second
