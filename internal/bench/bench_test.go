@@ -14,6 +14,8 @@ import (
 
 	"github.com/crmsync/crmsync/internal/pgtest"
 	"github.com/crmsync/crmsync/internal/simulate"
+	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
 )
 
 // childArg, as the test binary's first argument, makes it `crmsync
@@ -216,5 +218,32 @@ func TestListCallsAndQuantile(t *testing.T) {
 	}
 	if q := quantile(nil, 0.5); q != 0 {
 		t.Errorf("empty p50 = %v", q)
+	}
+}
+
+func TestArrivedReadsAFullNameField(t *testing.T) {
+	split := providers.Capabilities{}
+	joined := providers.Capabilities{JoinedName: true}
+	tests := []struct {
+		name   string
+		caps   providers.Capabilities
+		p      mapping.Person
+		value  string
+		arrive bool
+	}{
+		{"last name field", split, mapping.Person{FirstName: "Ada", LastName: "Prop1x2"}, "Prop1x2", true},
+		{"last name field, not yet", split, mapping.Person{FirstName: "Ada", LastName: "Lovelace"}, "Prop1x2", false},
+		{"last name field, value elsewhere", split, mapping.Person{FirstName: "Prop1x2"}, "Prop1x2", false},
+		{"full name with a first name", joined, mapping.Person{FirstName: "Ada", LastName: "Prop1x2"}, "Prop1x2", true},
+		// A person without a first name: the full name is the last name,
+		// read back as a first name.
+		{"full name without a first name", joined, mapping.Person{FirstName: "Prop1x2"}, "Prop1x2", true},
+		{"full name, not yet", joined, mapping.Person{FirstName: "Ada", LastName: "Lovelace"}, "Prop1x2", false},
+		{"full name, only a suffix of a word", joined, mapping.Person{FirstName: "Ada", LastName: "XProp1x2"}, "Prop1x2", false},
+	}
+	for _, tt := range tests {
+		if got := arrived(tt.caps, lastNameAsHeld(tt.caps, &tt.p), tt.value); got != tt.arrive {
+			t.Errorf("%s: arrived = %v, want %v", tt.name, got, tt.arrive)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/internal/verify"
 	"github.com/crmsync/crmsync/jobs"
 	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
 )
 
 // Propagation is what the propagation measurement found: how long an edit
@@ -242,7 +244,7 @@ func watch(crms []verify.CRM, mu *sync.Mutex, edits *[]*edit, stop <-chan struct
 			}
 			m := map[string]string{}
 			for _, r := range c.Sim.Snapshot() {
-				m[r.ID] = r.Person.LastName
+				m[r.ID] = lastNameAsHeld(c.Caps, &r.Person)
 			}
 			last[i] = m
 		}
@@ -254,7 +256,7 @@ func watch(crms []verify.CRM, mu *sync.Mutex, edits *[]*edit, stop <-chan struct
 			}
 			keep := e.pending[:0]
 			for _, t := range e.pending {
-				if last[t.crm] != nil && last[t.crm][t.id] == e.value {
+				if last[t.crm] != nil && arrived(crms[t.crm].Caps, last[t.crm][t.id], e.value) {
 					continue
 				}
 				keep = append(keep, t)
@@ -266,6 +268,27 @@ func watch(crms []verify.CRM, mu *sync.Mutex, edits *[]*edit, stop <-chan struct
 		}
 		mu.Unlock()
 	}
+}
+
+// lastNameAsHeld is what a destination's record shows of the last name: the
+// last name, or for a CRM with one full-name field (Caps.JoinedName) the
+// whole name. Such a CRM cannot tell a lone last name from a first name (the
+// name is split at its first space when read), so a person without a first
+// name reads back with the edited last name as its first name.
+func lastNameAsHeld(caps providers.Capabilities, p *mapping.Person) string {
+	if caps.JoinedName {
+		return mapping.JoinName(p.FirstName, p.LastName)
+	}
+	return p.LastName
+}
+
+// arrived reports whether held (see lastNameAsHeld) shows the edited last
+// name value: equal to it, or for a full-name field ending with it.
+func arrived(caps providers.Capabilities, held, value string) bool {
+	if caps.JoinedName {
+		return held == value || strings.HasSuffix(held, " "+value)
+	}
+	return held == value
 }
 
 // waitFirstPolls waits until n connections have polled successfully since
