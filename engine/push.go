@@ -504,9 +504,9 @@ type outcomeKey struct {
 func newOutcomeWrites() *outcomeWrites { return &outcomeWrites{idx: map[outcomeKey]int{}} }
 
 // add records op's outcome ("skipped" or "failed") and its reason, cut to
-// 1,000 bytes (whole characters). One statement cannot touch a row twice, so the same person,
-// kind and reason met twice in a batch (two records of one person) is one
-// row with the higher version.
+// 1,000 bytes (whole characters). One statement cannot touch a row twice,
+// so the same person, kind and reason met twice in a batch (two records of
+// one person) is one row with the higher version.
 func (o *outcomeWrites) add(op Op, outcome, reason string) {
 	if len(reason) > 1000 {
 		reason = strings.ToValidUTF8(reason[:1000], "")
