@@ -95,7 +95,7 @@ func (w *world) drain() engine.PushStats {
 			total.Skips += st.Skips
 			total.Adopted += st.Adopted
 			total.Stale += st.Stale
-			if n, _ := w.e.QueueLen(w.ctx, c); n == 0 || i > 50 {
+			if n, _ := w.e.QueueLen(w.ctx, c, 0); n == 0 || i > 50 {
 				break
 			}
 		}
@@ -177,6 +177,66 @@ func TestResyncConvergesAndSecondResyncWritesNothing(t *testing.T) {
 	w.pollAll()
 	if after := w.allWrites(); after != before {
 		t.Fatalf("second resync and poll made %d writes, want 0", after-before)
+	}
+}
+
+// A record already in step costs its push no database write: the link
+// row (its base state) is left as it is, not rewritten to advance
+// synced_version.
+func TestPushLeavesInStepLinksUnwritten(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}, "ligo": {jean}})
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	versions := func() map[string]string {
+		rows, err := w.e.Pool().Query(w.ctx, `SELECT connection_id::text || '/' || remote_id, xmin::text FROM crmsync_link`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := versions() // the two listed records, the same person
+	if len(before) != 2 {
+		t.Fatalf("%d links after the listings, want 2", len(before))
+	}
+	st := w.drain()
+	if st.Creates != len(w.sims)-2 {
+		t.Fatalf("push made %d creates, want %d", st.Creates, len(w.sims)-2)
+	}
+	after := versions()
+	if len(after) != len(w.sims) {
+		t.Fatalf("%d links after the push, want one per CRM (%d)", len(after), len(w.sims))
+	}
+	// Only a link whose record was updated is written again.
+	rewritten := 0
+	for k, v := range before {
+		if after[k] != v {
+			rewritten++
+		}
+	}
+	if rewritten != st.Updates {
+		t.Errorf("push rewrote %d of the 2 listed links and updated %d records: a link with nothing written to it was rewritten", rewritten, st.Updates)
 	}
 }
 

@@ -150,7 +150,7 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
 			}
 			ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Base: *l.base, Desired: desired, Fields: fields})
 		} else {
-			// Nothing to write: only advance synced_version.
+			// Nothing to write: the op only says so (see PushBatch).
 			ops = append(ops, Op{Kind: OpUpdate, PersonID: st.ID, Version: st.Version, RemoteID: l.remoteID, Base: *l.base})
 		}
 	}
@@ -393,9 +393,15 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 				links.add(c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
 				created = append(created, op.PersonID)
 			case OpUpdate:
-				if len(op.Fields) > 0 {
-					stats.Updates++
+				if len(op.Fields) == 0 {
+					// Nothing was written and the base state stands. Its
+					// synced_version is left behind on purpose: it only
+					// spares a later plan the diff, and writing the link
+					// for every record already in step (most records of a
+					// resync) was the push's largest database cost.
+					continue
 				}
+				stats.Updates++
 				var changedAt time.Time
 				if r.rec != nil {
 					changedAt = r.rec.ChangedAt
