@@ -77,6 +77,17 @@ func (e *Engine) StartRun(ctx context.Context, names []string) (int64, error) {
 
 // GetRun reads a run and its progress; id 0 means the latest run.
 func (e *Engine) GetRun(ctx context.Context, id int64) (*Run, error) {
+	return e.getRun(ctx, id, true)
+}
+
+// GetRunUncounted is GetRun without counting each connection's queue (its
+// progress rows carry Queued = -1): counting reads every queued row, which
+// a loop that watches a large run must not do every tick.
+func (e *Engine) GetRunUncounted(ctx context.Context, id int64) (*Run, error) {
+	return e.getRun(ctx, id, false)
+}
+
+func (e *Engine) getRun(ctx context.Context, id int64, countQueues bool) (*Run, error) {
 	r := &Run{}
 	q := `SELECT id, connections, dry_run, state, coalesce(error,''), created_at, started_at, finished_at FROM crmsync_resync_run `
 	var row pgx.Row
@@ -92,8 +103,8 @@ func (e *Engine) GetRun(ctx context.Context, id int64) (*Run, error) {
 		return nil, fmt.Errorf("read run: %w", err)
 	}
 	rows, err := e.pool.Query(ctx, `SELECT c.name, p.listed, p.list_done, p.creates, p.updates, p.skips, p.failures,
-		(SELECT count(*) FROM crmsync_push_queue q WHERE q.connection_id = p.connection_id)
-		FROM crmsync_resync_progress p JOIN crmsync_connection c ON c.id = p.connection_id WHERE p.run_id = $1 ORDER BY c.name`, r.ID)
+		CASE WHEN $2 THEN (SELECT count(*) FROM crmsync_push_queue q WHERE q.connection_id = p.connection_id) ELSE -1 END
+		FROM crmsync_resync_progress p JOIN crmsync_connection c ON c.id = p.connection_id WHERE p.run_id = $1 ORDER BY c.name`, r.ID, countQueues)
 	if err != nil {
 		return nil, fmt.Errorf("read run progress: %w", err)
 	}
@@ -245,11 +256,22 @@ func (e *Engine) RecordRunPush(ctx context.Context, c *Conn, st PushStats) error
 	return nil
 }
 
-// QueueLen returns how many people are queued for c.
-func (e *Engine) QueueLen(ctx context.Context, c *Conn) (int64, error) {
+// QueueLen returns how many people are queued for c, counting no further
+// than upTo (0: no limit). Counting reads every row it counts, so callers
+// that only need to know whether there is work enough for k batches pass
+// k*BatchSize.
+func (e *Engine) QueueLen(ctx context.Context, c *Conn, upTo int64) (int64, error) {
 	var n int64
-	err := e.pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1`, c.ID).Scan(&n)
-	return n, err
+	var err error
+	if upTo > 0 {
+		err = e.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM crmsync_push_queue WHERE connection_id = $1 LIMIT $2) q`, c.ID, upTo).Scan(&n)
+	} else {
+		err = e.pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1`, c.ID).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("queue length %s: %w", c.Name(), err)
+	}
+	return n, nil
 }
 
 // Ingesting reports whether a resync run is in its listing phase (pushes

@@ -234,9 +234,11 @@ func kickPushes(ctx context.Context, e *engine.Engine) error {
 	}
 	var params []river.InsertManyParams
 	for _, c := range e.Conns() {
-		n, err := e.QueueLen(ctx, c)
+		// Enough to know how many slots have work; a full count would read
+		// every queued row on each kick.
+		n, err := e.QueueLen(ctx, c, int64(PushSlots*e.BatchSize))
 		if err != nil {
-			return fmt.Errorf("queue length %s: %w", c.Name(), err)
+			return err
 		}
 		if n > 0 {
 			for slot := range min(PushSlots, int((n+int64(e.BatchSize)-1)/int64(e.BatchSize))) {
@@ -308,7 +310,7 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		}
 		done := st.Creates + st.Adopted + st.Updates + st.Deletes + st.Skips + st.Failures
 		if done == 0 && st.Remaining == 0 {
-			n, err := e.QueueLen(ctx, c)
+			n, err := e.QueueLen(ctx, c, 1)
 			if err != nil {
 				return err
 			}
@@ -396,7 +398,7 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 	if err != nil {
 		return err
 	}
-	run, err := e.GetRun(ctx, job.Args.RunID)
+	run, err := e.GetRunUncounted(ctx, job.Args.RunID)
 	if err != nil {
 		return err
 	}
@@ -446,7 +448,7 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 	case "pushing":
 		var queued int64
 		for _, c := range e.Conns() {
-			n, err := e.QueueLen(ctx, c)
+			n, err := e.QueueLen(ctx, c, 1)
 			if err != nil {
 				return err
 			}

@@ -496,9 +496,9 @@ func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, o
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		// The state alone every 50 ms (one indexed row); the progress, which
-		// counts each connection's queue, once a second, so that watching
-		// the run does not load the database it measures.
+		// The state alone every 50 ms (one indexed row); the progress once a
+		// second, without counting the queues (that reads every queued row),
+		// so that watching the run does not load the database it measures.
 		state, msg, err := a.Engine.RunState(ctx, id)
 		if err != nil {
 			return fmt.Errorf("wait for run %d: %w", id, err)
@@ -512,13 +512,13 @@ func waitRun(ctx context.Context, a *app.App, id int64, timeout time.Duration, o
 		if time.Since(last) >= time.Second {
 			last = time.Now()
 			everySecond()
-			run, err := a.Engine.GetRun(ctx, id)
+			run, err := a.Engine.GetRunUncounted(ctx, id)
 			if err != nil {
 				return fmt.Errorf("wait for run %d: %w", id, err)
 			}
 			line := fmt.Sprintf("[%6.1fs] %-9s", time.Since(start).Seconds(), run.State)
 			for _, p := range run.Progress {
-				line += fmt.Sprintf(" | %s l%d c%d u%d s%d q%d", p.Connection, p.Listed, p.Creates, p.Updates, p.Skips, p.Queued)
+				line += fmt.Sprintf(" | %s l%d c%d u%d s%d", p.Connection, p.Listed, p.Creates, p.Updates, p.Skips)
 			}
 			fmt.Fprintf(out, "%s  rss %d MiB\n", line, procstat.PeakRSS()>>20)
 		}
