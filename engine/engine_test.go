@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -499,5 +500,61 @@ func TestUpdateReachesARecordWhoseEmailChangedInTheCRM(t *testing.T) {
 	}
 	if n := w.count(`SELECT count(*) FROM crmsync_link WHERE remote_id = $1 AND deleted_at IS NOT NULL`, nl[0].ID); n != 0 {
 		t.Errorf("the NextLead link was tombstoned")
+	}
+}
+
+// A push batch claims only people after its cursor, says which it took,
+// and QueuedConns names the connections with people still queued.
+func TestPushClaimsAfterItsCursor(t *testing.T) {
+	t.Parallel()
+	var people []mapping.Person
+	for _, n := range []string{"ada", "bob", "cy"} {
+		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
+	}
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := w.e.Conn("ligo")
+	var after int64
+	for i := range 3 {
+		st, err := w.e.PushBatch(w.ctx, c, engine.PushOptions{Limit: 1, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Claimed != 1 || st.Last <= after {
+			t.Fatalf("batch %d after %d: claimed %d, last %d; want 1 person after the cursor", i, after, st.Claimed, st.Last)
+		}
+		after = st.Last
+	}
+	if st, err := w.e.PushBatch(w.ctx, c, engine.PushOptions{After: after}); err != nil || st.Claimed != 0 {
+		t.Fatalf("batch after the last person claimed %d (%v), want 0", st.Claimed, err)
+	}
+	queued, err := w.e.QueuedConns(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, qc := range queued {
+		names = append(names, qc.Name())
+	}
+	if strings.Join(names, ",") == "" || slices.Contains(names, "ligo") {
+		t.Fatalf("queued connections %v: want the others, not ligo (drained)", names)
+	}
+	w.drain()
+	if queued, err := w.e.QueuedConns(w.ctx); err != nil || len(queued) != 0 {
+		t.Fatalf("queued connections after draining: %v (%v), want none", queued, err)
 	}
 }

@@ -74,6 +74,10 @@ type PushStats struct {
 	Retryable error
 	// Remaining is how many queued people were left for later.
 	Remaining int
+	// Claimed is how many queued people the batch took, and Last the
+	// largest of their IDs (the next batch's PushOptions.After).
+	Claimed int
+	Last    int64
 	// Lags are the propagation lags of the writes made.
 	Lags []Lag
 	// Stale counts records found changed in the CRM since last seen (read
@@ -228,6 +232,12 @@ type opResult struct {
 type PushOptions struct {
 	// Limit is the most people to take from the queue (default BatchSize).
 	Limit int
+	// After, when set, claims only people with a larger ID: a worker that
+	// drains a queue passes the last ID it claimed (PushStats.Last), so
+	// that its claims do not scan again the rows that batches before it
+	// deleted and that are not yet vacuumed. It starts over from 0 once a
+	// claim after its cursor finds nothing.
+	After int64
 	// DryRun plans without calling the CRM or writing anything; the ops
 	// are returned through OnOp.
 	DryRun bool
@@ -258,7 +268,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	// moved on since.
 	rows, err := tx.Query(ctx, `SELECT q.person_id, coalesce(p.version, 0) FROM crmsync_push_queue q
 		LEFT JOIN crmsync_person p ON p.id = q.person_id
-		WHERE q.connection_id = $1 ORDER BY q.person_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED`, c.ID, limit)
+		WHERE q.connection_id = $1 AND q.person_id > $3 ORDER BY q.person_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED`, c.ID, limit, opts.After)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}
@@ -278,6 +288,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	if len(pids) == 0 {
 		return stats, nil
 	}
+	stats.Claimed, stats.Last = len(pids), pids[len(pids)-1]
 	ops, err := e.planBatch(ctx, tx, c, pids)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: %w", c.Name(), err)

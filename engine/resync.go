@@ -274,6 +274,25 @@ func (e *Engine) QueueLen(ctx context.Context, c *Conn, upTo int64) (int64, erro
 	return n, nil
 }
 
+// QueuedConns returns the connections with at least one person queued, in
+// one statement that stops at each connection's first queued row.
+func (e *Engine) QueuedConns(ctx context.Context) ([]*Conn, error) {
+	rows, err := e.pool.Query(ctx, `SELECT id FROM unnest($1::smallint[]) AS c(id)
+		WHERE EXISTS (SELECT 1 FROM crmsync_push_queue q WHERE q.connection_id = c.id)`, e.writableIDs())
+	if err != nil {
+		return nil, fmt.Errorf("queued connections: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int16])
+	if err != nil {
+		return nil, fmt.Errorf("queued connections: %w", err)
+	}
+	out := make([]*Conn, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, e.byID[id])
+	}
+	return out, nil
+}
+
 // Ingesting reports whether a resync run is in its listing phase (pushes
 // wait, so that nothing is created in a CRM whose listing is not in yet).
 func (e *Engine) Ingesting(ctx context.Context) (bool, error) {

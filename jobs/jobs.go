@@ -226,28 +226,30 @@ func (w *PollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 	return kickPushes(ctx, e)
 }
 
-// kickPushes inserts a push job for every connection with queued people.
+// kickPushes inserts PushSlots push jobs for every connection with queued
+// people (the jobs are unique: a slot already waiting or running is not
+// inserted twice).
 func kickPushes(ctx context.Context, e *engine.Engine) error {
+	conns, err := e.QueuedConns(ctx)
+	if err != nil {
+		return err
+	}
+	return kick(ctx, conns)
+}
+
+func kick(ctx context.Context, conns []*engine.Conn) error {
+	if len(conns) == 0 {
+		return nil
+	}
 	cl, err := client(ctx)
 	if err != nil {
 		return err
 	}
 	var params []river.InsertManyParams
-	for _, c := range e.Conns() {
-		// Enough to know how many slots have work; a full count would read
-		// every queued row on each kick.
-		n, err := e.QueueLen(ctx, c, int64(PushSlots*e.BatchSize))
-		if err != nil {
-			return err
+	for _, c := range conns {
+		for slot := range PushSlots {
+			params = append(params, river.InsertManyParams{Args: PushArgs{Connection: c.Name(), Slot: slot}})
 		}
-		if n > 0 {
-			for slot := range min(PushSlots, int((n+int64(e.BatchSize)-1)/int64(e.BatchSize))) {
-				params = append(params, river.InsertManyParams{Args: PushArgs{Connection: c.Name(), Slot: slot}})
-			}
-		}
-	}
-	if len(params) == 0 {
-		return nil
 	}
 	if _, err := cl.InsertMany(ctx, params); err != nil {
 		return fmt.Errorf("insert push jobs: %w", err)
@@ -290,26 +292,30 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		return river.JobSnooze(500 * time.Millisecond)
 	}
 	deadline := time.Now().Add(w.Deps.timeouts().PushSlice)
+	// The job walks the queue in person order from where its last batch
+	// ended, and starts a new pass from the beginning when nothing is left
+	// after its cursor (people queued behind it, or left for later).
+	var after int64
+	passFinished, passLeft := 0, 0
 	for time.Now().Before(deadline) {
 		start := time.Now()
-		st, err := e.PushBatch(ctx, c, engine.PushOptions{})
+		st, err := e.PushBatch(ctx, c, engine.PushOptions{After: after})
 		if w.Deps.OnPush != nil {
 			w.Deps.OnPush(c.Name(), st, time.Since(start), err)
 		}
 		if err != nil {
 			return err
 		}
-		if rerr := e.RecordRunPush(ctx, c, st); rerr != nil {
-			return rerr
-		}
-		if st.RetryAfter > 0 {
-			return river.JobSnooze(st.RetryAfter)
-		}
-		if st.Retryable != nil {
-			return fmt.Errorf("push %s: %w", c.Name(), st.Retryable)
-		}
-		done := st.Creates + st.Adopted + st.Updates + st.Deletes + st.Skips + st.Failures
-		if done == 0 && st.Remaining == 0 {
+		if st.Claimed == 0 {
+			if after > 0 {
+				if passFinished == 0 && passLeft > 0 {
+					// A whole pass finished no one: only deferred creates
+					// are left, which wait for the next listing.
+					return river.JobSnooze(max(c.Config.PollInterval, time.Second))
+				}
+				after, passFinished, passLeft = 0, 0, 0
+				continue
+			}
 			n, err := e.QueueLen(ctx, c, 1)
 			if err != nil {
 				return err
@@ -320,9 +326,17 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 			// Rows locked by another push job, or just queued.
 			return river.JobSnooze(200 * time.Millisecond)
 		}
-		if done == 0 && st.Remaining > 0 {
-			// Only deferred creates are left: wait for the next listing.
-			return river.JobSnooze(max(c.Config.PollInterval, time.Second))
+		after = st.Last
+		passFinished += st.Claimed - st.Remaining
+		passLeft += st.Remaining
+		if rerr := e.RecordRunPush(ctx, c, st); rerr != nil {
+			return rerr
+		}
+		if st.RetryAfter > 0 {
+			return river.JobSnooze(st.RetryAfter)
+		}
+		if st.Retryable != nil {
+			return fmt.Errorf("push %s: %w", c.Name(), st.Retryable)
 		}
 	}
 	return river.JobSnooze(0)
@@ -446,16 +460,12 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		}
 		return river.JobSnooze(tick)
 	case "pushing":
-		var queued int64
-		for _, c := range e.Conns() {
-			n, err := e.QueueLen(ctx, c, 1)
-			if err != nil {
-				return err
-			}
-			queued += n
+		queued, err := e.QueuedConns(ctx)
+		if err != nil {
+			return err
 		}
-		if queued > 0 {
-			if err := kickPushes(ctx, e); err != nil {
+		if len(queued) > 0 {
+			if err := kick(ctx, queued); err != nil {
 				return err
 			}
 			return river.JobSnooze(tick)
