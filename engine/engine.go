@@ -95,15 +95,17 @@ const personCols = `id, coalesce(first_name,''), coalesce(last_name,''), emails,
 	coalesce(instagram,''), coalesce(twitter,''), coalesce(notes,''), coalesce(lead_stage,''), coalesce(pipeline_stage,''),
 	lead_score, coalesce(owner,''), prov_conn, prov_at, version`
 
-func scanPerson(row pgx.Row) (*PersonState, error) {
+// scanPerson scans a row of personCols, then the extra columns selected
+// after them into extra.
+func scanPerson(row pgx.Row, extra ...any) (*PersonState, error) {
 	st := &PersonState{}
 	p := &st.Person
 	var stage string
 	var provConn []int16
 	var provAt []time.Time
-	err := row.Scan(&st.ID, &p.FirstName, &p.LastName, &p.Emails, &p.Phones, &p.LinkedIn, &p.Company, &p.JobTitle,
+	err := row.Scan(append([]any{&st.ID, &p.FirstName, &p.LastName, &p.Emails, &p.Phones, &p.LinkedIn, &p.Company, &p.JobTitle,
 		&p.Website, &p.Address, &p.Facebook, &p.Instagram, &p.Twitter, &p.Notes, &stage, &p.PipelineStage,
-		&p.LeadScore, &p.Owner, &provConn, &provAt, &st.Version)
+		&p.LeadScore, &p.Owner, &provConn, &provAt, &st.Version}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -609,28 +609,27 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 // planBatch loads the people, their links in c and pending creates, and
 // plans.
 func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64) ([]Op, error) {
-	people, err := loadPeople(ctx, tx, pids)
-	if err != nil {
-		return nil, err
-	}
+	// The people, with whether each was merged away or deleted, in one read.
 	byPerson := make(map[int64]*personLinks, len(pids))
-	rows, err := tx.Query(ctx, `SELECT id, merged_into IS NOT NULL, deleted_at IS NOT NULL FROM crmsync_person WHERE id = ANY($1)`, pids)
+	rows, err := tx.Query(ctx, "SELECT "+personCols+", merged_into IS NOT NULL, deleted_at IS NOT NULL FROM crmsync_person WHERE id = ANY($1)", pids)
 	if err != nil {
-		return nil, fmt.Errorf("load people state: %w", err)
+		return nil, fmt.Errorf("load people: %w", err)
 	}
 	for rows.Next() {
-		var id int64
 		var merged, deleted bool
-		if err := rows.Scan(&id, &merged, &deleted); err != nil {
+		st, err := scanPerson(rows, &merged, &deleted)
+		if err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fmt.Errorf("scan person: %w", err)
 		}
-		if merged || people[id] == nil {
-			continue
+		if !merged {
+			byPerson[st.ID] = &personLinks{st: st, deleted: deleted}
 		}
-		byPerson[id] = &personLinks{st: people[id], deleted: deleted}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load people: %w", err)
+	}
 	rows, err = tx.Query(ctx, `SELECT person_id, remote_id, base, synced_version, deleted_at IS NOT NULL FROM crmsync_link
 		WHERE connection_id = $1 AND person_id = ANY($2) ORDER BY remote_id`, c.ID, pids)
 	if err != nil {
@@ -677,13 +676,13 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		}
 	}
 	rows.Close()
-	var lastListing time.Time
-	_ = tx.QueryRow(ctx, `SELECT coalesce(last_poll_ok_at, 'epoch') FROM crmsync_sync_state WHERE connection_id = $1`, c.ID).Scan(&lastListing)
 	// During a resync's push phase every listing is fresh: updates are not
 	// read back first (the same reasoning as no find before create).
+	var lastListing time.Time
 	var resyncPushing bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state = 'pushing')`).Scan(&resyncPushing); err != nil {
-		return nil, fmt.Errorf("read resync state: %w", err)
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT last_poll_ok_at FROM crmsync_sync_state WHERE connection_id = $1), 'epoch'),
+		EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state = 'pushing')`, c.ID).Scan(&lastListing, &resyncPushing); err != nil {
+		return nil, fmt.Errorf("read listing and resync state: %w", err)
 	}
 
 	var ops []Op
