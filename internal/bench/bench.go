@@ -278,9 +278,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	var lb *LowerBound
 	if !opts.SkipLowerBound {
-		fmt.Fprintf(out, "measuring the simulators' call rate (%d calls) and a COPY of %d rows…\n", opts.CallBurst, opts.People)
+		fmt.Fprintf(out, "measuring the simulators' call rate (%d calls, %d times) and a COPY of %d rows…\n", opts.CallBurst, rateRounds, opts.People)
 		lb = &LowerBound{}
-		lb.ListRate, lb.WriteRate, err = callRates(ctx, opts.CallBurst, 16, opts.Latency, opts.Seed)
+		lb.ListRates, lb.WriteRates, err = callRates(ctx, opts.CallBurst, 16, opts.Latency, opts.Seed)
+		lb.ListRate, lb.WriteRate = median(lb.ListRates), median(lb.WriteRates)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,6 +90,12 @@ func TestBenchSmall(t *testing.T) {
 		if _, ok := lb[k]; !ok {
 			t.Errorf("lower_bound lacks %q", k)
 		}
+	}
+	// The rates are the medians of rateRounds bursts each.
+	if l := res.LowerBound; len(l.WriteRates) != rateRounds || len(l.ListRates) != rateRounds ||
+		l.WriteRate != median(l.WriteRates) || l.ListRate != median(l.ListRates) {
+		t.Errorf("lower bound rates %v (list %v) and %v (write %v): want the medians of %d bursts each",
+			l.ListRate, l.ListRates, l.WriteRate, l.WriteRates, rateRounds)
 	}
 	var table bytes.Buffer
 	if err := res.WriteTable(&table); err != nil {
@@ -244,6 +251,27 @@ func TestArrivedReadsAFullNameField(t *testing.T) {
 	for _, tt := range tests {
 		if got := arrived(tt.caps, lastNameAsHeld(tt.caps, &tt.p), tt.value); got != tt.arrive {
 			t.Errorf("%s: arrived = %v, want %v", tt.name, got, tt.arrive)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{9, 1, 5}, 5},
+		{[]float64{12000, 17000, 8000, 15000, 14000}, 14000},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := slices.Clone(tc.in)
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+		if !slices.Equal(in, tc.in) {
+			t.Errorf("median reordered its input: %v", tc.in)
 		}
 	}
 }

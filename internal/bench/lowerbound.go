@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,15 @@ type LowerBound struct {
 	// APICallsPerPerson is APICalls / people.
 	APICallsPerPerson float64 `json:"api_calls_per_person"`
 	// ListRate and WriteRate are the simulators' measured answers per
-	// second (all four in parallel) for listing pages and creates.
-	ListRate  float64 `json:"list_calls_per_second"`
-	WriteRate float64 `json:"write_calls_per_second"`
+	// second (all four in parallel) for listing pages and creates: the
+	// median of rateRounds bursts, whose rates are ListRates and
+	// WriteRates. One burst of a few thousand calls lasts a fraction of a
+	// second, and on this shared VM single bursts were seen to differ by
+	// half.
+	ListRate   float64   `json:"list_calls_per_second"`
+	WriteRate  float64   `json:"write_calls_per_second"`
+	ListRates  []float64 `json:"list_rates"`
+	WriteRates []float64 `json:"write_rates"`
 	// CopyRows and CopySeconds time a COPY of canonical rows shaped like
 	// crmsync_person into a temporary table.
 	CopyRows    int     `json:"copy_rows"`
@@ -69,21 +76,42 @@ func listCalls(kind string, records int) int64 {
 	return n
 }
 
-// callRates measures how fast the simulators answer on this machine: a
-// burst of calls listing one page, then a burst of creates, each spread over
-// a throwaway simulator of every kind, all kinds at once, conc callers per
-// kind. total is the calls of the two bursts together.
-func callRates(ctx context.Context, total, conc int, latency time.Duration, seed int64) (listRate, writeRate float64, err error) {
+// rateRounds is how many bursts of each kind measure a call rate.
+const rateRounds = 5
+
+// callRates measures how fast the simulators answer on this machine:
+// rateRounds times, a burst of calls listing one page, then a burst of
+// creates, each spread over a throwaway simulator of every kind, all kinds
+// at once, conc callers per kind. total is the calls of one listing burst
+// and one create burst together. It returns each kind's median rate and
+// every round's rates.
+func callRates(ctx context.Context, total, conc int, latency time.Duration, seed int64) (listRates, writeRates []float64, err error) {
 	per := max(total/2/len(simulate.Kinds()), 1)
-	listRate, err = burst(ctx, per, conc, latency, seed, false)
-	if err != nil {
-		return 0, 0, fmt.Errorf("measure listing rate: %w", err)
+	for round := range rateRounds {
+		r, err := burst(ctx, per, conc, latency, seed+int64(round), false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("measure listing rate: %w", err)
+		}
+		listRates = append(listRates, r)
+		if r, err = burst(ctx, per, conc, latency, seed+int64(round), true); err != nil {
+			return nil, nil, fmt.Errorf("measure write rate: %w", err)
+		}
+		writeRates = append(writeRates, r)
 	}
-	writeRate, err = burst(ctx, per, conc, latency, seed, true)
-	if err != nil {
-		return 0, 0, fmt.Errorf("measure write rate: %w", err)
+	return listRates, writeRates, nil
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count); xs is not modified.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
 	}
-	return listRate, writeRate, nil
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 type rig struct {

@@ -44,7 +44,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if lb := r.LowerBound; lb != nil {
 		fmt.Fprintf(tw, "lower bound calls\t%d\t%.3f per person (%d listing, %d creates, %d updates); calls ratio %.3f\n",
 			lb.APICalls, lb.APICallsPerPerson, lb.ListCalls, lb.Creates, lb.Updates, r.CallsRatio)
-		fmt.Fprintf(tw, "simulator rate\t%.0f list calls/s, %.0f write calls/s\n", lb.ListRate, lb.WriteRate)
+		fmt.Fprintf(tw, "simulator rate\t%.0f list calls/s, %.0f write calls/s\t(medians of %d bursts; write bursts %s)\n",
+			lb.ListRate, lb.WriteRate, len(lb.WriteRates), rates(lb.WriteRates))
 		fmt.Fprintf(tw, "COPY\t%d rows in %.3f s\n", lb.CopyRows, lb.CopySeconds)
 		fmt.Fprintf(tw, "lower bound\t%.2f s\n", lb.Seconds)
 		fmt.Fprintf(tw, "ratio\t%.2f\t= seconds / lower_bound\n", r.Ratio)
@@ -78,4 +79,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%d\t\n", t)
 	}
 	return tw.Flush()
+}
+
+// rates prints measured rates as whole numbers.
+func rates(xs []float64) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(out, ", ")
 }
