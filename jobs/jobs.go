@@ -460,6 +460,15 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		}
 		return river.JobSnooze(tick)
 	case "pushing":
+		// While push jobs are waiting or running, the run is not done: a
+		// push job ends only once its queue is empty. Asking River's job
+		// table is cheap; looking for a queued row is not while the queues'
+		// fronts are full of rows deleted since the last vacuum.
+		if busy, err := pushJobsPending(ctx, e.Pool()); err != nil {
+			return err
+		} else if busy {
+			return river.JobSnooze(tick)
+		}
 		queued, err := e.QueuedConns(ctx)
 		if err != nil {
 			return err
@@ -473,6 +482,18 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		return e.SetRunState(ctx, run.ID, "completed", "")
 	}
 	return nil
+}
+
+// pushJobsPending reports whether any push job is waiting, scheduled or
+// running.
+func pushJobsPending(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	var busy bool
+	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job WHERE kind = $1
+		AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`, PushArgs{}.Kind()).Scan(&busy)
+	if err != nil {
+		return false, fmt.Errorf("check push jobs: %w", err)
+	}
+	return busy, nil
 }
 
 // listFailed returns the error of a discarded listing job of the run.
