@@ -83,8 +83,11 @@ func (a *Adapter) FindByEmail(ctx context.Context, email string) ([]providers.Re
 
 // FindByLinkedIn returns the live contacts whose LinkedIn URL is url
 // (canonical). NextLead compares the stored string exactly, so the common
-// spellings of the URL are tried in turn (nextleadmap.LinkedInSpellings); a
-// contact stored under another spelling is not found.
+// spellings of the URL are tried in turn (nextleadmap.LinkedInSpellings),
+// then the strings stored by the contacts without an email that the adapter
+// has seen in a listing or an answer under another spelling of the same URL.
+// A contact stored under an odd spelling since the adapter's last listing is
+// not found.
 func (a *Adapter) FindByLinkedIn(ctx context.Context, url string) ([]providers.Record, error) {
 	found, err := a.findLinkedIn(ctx, url)
 	if err != nil {
@@ -102,7 +105,7 @@ func (a *Adapter) findLinkedIn(ctx context.Context, url string) ([]nextleadmap.C
 	if err != nil {
 		want = url
 	}
-	for _, sp := range nextleadmap.LinkedInSpellings(url) {
+	try := func(sp string) ([]nextleadmap.Contact, error) {
 		found, err := a.find(ctx, nextleadmap.FindContact{LinkedInURL: sp})
 		if err != nil {
 			return nil, err
@@ -113,8 +116,18 @@ func (a *Adapter) findLinkedIn(ctx context.Context, url string) ([]nextleadmap.C
 				out = append(out, c)
 			}
 		}
-		if len(out) > 0 {
-			return out, nil
+		return out, nil
+	}
+	spellings := nextleadmap.LinkedInSpellings(url)
+	for _, sp := range spellings {
+		if out, err := try(sp); err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
+	// Last, the strings the directory knows stored for this URL.
+	for _, sp := range a.dir.storedAs(want, spellings) {
+		if out, err := try(sp); err != nil || len(out) > 0 {
+			return out, err
 		}
 	}
 	return nil, nil

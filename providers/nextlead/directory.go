@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/mapping/nextleadmap"
 	"github.com/crmsync/crmsync/providers"
 )
@@ -25,7 +27,10 @@ const refreshInterval = 30 * time.Second
 // storedKey is a remembered LinkedIn string.
 type storedKey struct {
 	linkedIn string
-	seq      uint64 // directory clock when learned or last confirmed
+	// canonical is linkedIn in mapping.NormalizeLinkedIn form ("" when it
+	// does not normalize), for FindByLinkedIn.
+	canonical string
+	seq       uint64 // directory clock when learned or last confirmed
 }
 
 // directory remembers, for each live contact without an email, its LinkedIn
@@ -102,7 +107,8 @@ func (d *directory) observe(c *nextleadmap.Contact) {
 		d.keys[c.ID] = k
 		return
 	}
-	d.keys[c.ID] = storedKey{linkedIn: c.LinkedIn, seq: d.clock}
+	canonical, _ := mapping.NormalizeLinkedIn(c.LinkedIn)
+	d.keys[c.ID] = storedKey{linkedIn: c.LinkedIn, canonical: canonical, seq: d.clock}
 }
 
 // learn records what a find-contact or new-contact answer says c stores.
@@ -125,6 +131,23 @@ func (d *directory) linkedIn(id string) (string, bool) {
 	defer d.mu.Unlock()
 	k, ok := d.keys[id]
 	return k.linkedIn, ok
+}
+
+// storedAs returns the distinct stored LinkedIn strings of the remembered
+// contacts whose URL is canonical (mapping.NormalizeLinkedIn form), other
+// than the spellings in skip. It scans the directory, which holds only the
+// live contacts without an email; FindByLinkedIn calls it only after the
+// common spellings missed.
+func (d *directory) storedAs(canonical string, skip []string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, k := range d.keys {
+		if k.canonical == canonical && !slices.Contains(skip, k.linkedIn) && !slices.Contains(out, k.linkedIn) {
+			out = append(out, k.linkedIn)
+		}
+	}
+	return out
 }
 
 // beginListing marks the start of a listing of user-created and returns its

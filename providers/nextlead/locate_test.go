@@ -319,3 +319,34 @@ func TestLocateAfterEmailChange(t *testing.T) {
 		t.Fatalf("stored %+v", c)
 	}
 }
+
+// TestFindOddLinkedInAfterListing looks up, by canonical URL, contacts
+// without an email stored under a spelling no lookup guesses (a retried
+// create searches this way before creating again): an adapter that has
+// listed them finds each under its stored string; one that never listed
+// cannot, which is the limit FindByLinkedIn documents.
+func TestFindOddLinkedInAfterListing(t *testing.T) {
+	for _, sp := range oddSpellings("elodie-martin-qozsu", "Elodie-Martin-Qozsu") {
+		t.Run(sp, func(t *testing.T) {
+			s, a := setup(t, nextleadtest.Options{})
+			ctx := context.Background()
+			ids, err := s.Seed([]mapping.Person{{FirstName: "Élodie", LastName: "Martin", LinkedIn: sp},
+				{FirstName: "Other", LinkedIn: "https://www.linkedin.com/in/other"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const url = "https://www.linkedin.com/in/elodie-martin-qozsu"
+			if found, err := fresh(t, s).FindByLinkedIn(ctx, url); err != nil || len(found) != 0 {
+				t.Fatalf("never-listed adapter found %v (%v); the common spellings cannot match %q", found, err, sp)
+			}
+			changes(t, a)
+			found, err := a.FindByLinkedIn(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(found) != 1 || found[0].ID != ids[0] || found[0].Person.LinkedIn != url {
+				t.Fatalf("found %+v, want contact %s", found, ids[0])
+			}
+		})
+	}
+}
