@@ -558,3 +558,29 @@ func TestPushClaimsAfterItsCursor(t *testing.T) {
 		t.Fatalf("queued connections after draining: %v (%v), want none", queued, err)
 	}
 }
+
+// A CRM never listed in full gets no creates: a person another CRM brings
+// may be there already, unlinked. Once its first listing is in, the person
+// is linked, not created again.
+func TestNoCreateInACRMNeverListed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}, "skarbe": {jean}})
+	c, _ := w.e.Conn("nextlead")
+	if _, err := w.e.Poll(w.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	if got := len(w.find("skarbe", "jean.dupont@acme.fr")); got != 1 {
+		t.Fatalf("skarbe holds %d records of jean before its first listing, want the 1 it had", got)
+	}
+	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 0 {
+		t.Fatalf("ligo, never listed, holds %d records of jean, want 0 until it is listed", got)
+	}
+	w.pollAll()
+	w.pollAll()
+	for kind := range w.sims {
+		if got := len(w.find(kind, "jean.dupont@acme.fr")); got != 1 {
+			t.Errorf("%s holds %d records of jean after every CRM was listed, want 1", kind, got)
+		}
+	}
+}

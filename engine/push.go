@@ -100,7 +100,9 @@ type liveLink struct {
 }
 
 // Plan returns the writes connection c needs for the given people (already
-// loaded). It is pure: no CRM call, no database write.
+// loaded), given when c's last complete listing began (the zero time or
+// the epoch when none has completed). It is pure: no CRM call, no database
+// write.
 func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
 	st := pl.st
 	desired := Project(c.Caps, st.Person)
@@ -123,6 +125,14 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
 		op := Op{Kind: OpCreate, PersonID: st.ID, Version: st.Version, Desired: desired}
 		if reason := e.createBlocker(c, &st.Person); reason != "" {
 			op.Skip = reason
+			return []Op{op}
+		}
+		if lastListing.Unix() <= 0 {
+			// c has never been listed in full (no poll or resync listing
+			// has completed): the person may already be there, unlinked,
+			// and a create would hold them twice. It waits for that first
+			// listing, which links whoever c holds.
+			op.Defer = true
 			return []Op{op}
 		}
 		if pl.pending != nil {
