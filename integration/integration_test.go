@@ -249,7 +249,9 @@ func TestWorkerKilledMidResync(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{people: 250, env: []string{jobs.EnvRescueAfter + "=10s"}})
 	for _, s := range h.sims {
-		s.SetLatency(30 * time.Millisecond) // writes in flight when the worker dies
+		// A push batch then lasts most of a second (16 calls at a time):
+		// a push job is caught running, and killed with writes in flight.
+		s.SetLatency(100 * time.Millisecond)
 	}
 	b := h.baseline()
 	h.startWorkers(3)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -403,6 +404,31 @@ func (w *ListWorker) Work(ctx context.Context, job *river.Job[ListArgs]) error {
 type ResyncWorker struct {
 	river.WorkerDefaults[ResyncArgs]
 	Deps *Deps
+
+	mu sync.Mutex
+	// probed is when this worker last looked for queued people, by run.
+	probed map[int64]time.Time
+}
+
+// queueProbeEvery is how often a pushing run's queues are looked at while
+// push jobs are still pending (a job of a killed worker stays "running"
+// until River rescues it, which must not hold up a run whose queues are
+// empty).
+const queueProbeEvery = 3 * time.Second
+
+// probeDue reports whether run id's queues are due a look, and if so
+// records that they get one now.
+func (w *ResyncWorker) probeDue(id int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.probed == nil {
+		w.probed = map[int64]time.Time{}
+	}
+	if time.Since(w.probed[id]) < queueProbeEvery {
+		return false
+	}
+	w.probed[id] = time.Now()
+	return true
 }
 
 // Work advances the run one step.
@@ -460,13 +486,14 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		}
 		return river.JobSnooze(tick)
 	case "pushing":
-		// While push jobs are waiting or running, the run is not done: a
-		// push job ends only once its queue is empty. Asking River's job
-		// table is cheap; looking for a queued row is not while the queues'
-		// fronts are full of rows deleted since the last vacuum.
+		// While push jobs are waiting or running, the queues are looked at
+		// only every queueProbeEvery: a push job ends only once its queue
+		// is empty, asking River's job table is cheap, and looking for a
+		// queued row is not while the queues' fronts are full of rows
+		// deleted since the last vacuum.
 		if busy, err := pushJobsPending(ctx, e.Pool()); err != nil {
 			return err
-		} else if busy {
+		} else if busy && !w.probeDue(run.ID) {
 			return river.JobSnooze(tick)
 		}
 		queued, err := e.QueuedConns(ctx)
@@ -479,6 +506,9 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 			}
 			return river.JobSnooze(tick)
 		}
+		w.mu.Lock()
+		delete(w.probed, run.ID)
+		w.mu.Unlock()
 		return e.SetRunState(ctx, run.ID, "completed", "")
 	}
 	return nil
