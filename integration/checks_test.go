@@ -34,7 +34,10 @@ func (h *harness) baseline() baseline {
 // equal.
 func (h *harness) checkConverged(b baseline) *verify.Report {
 	h.t.Helper()
-	rep := verify.Check(h.crms())
+	rep, err := verify.CheckDataset(h.sources())
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	if !rep.Converged {
 		var miss []string
 		for n, c := range rep.PerCRM {

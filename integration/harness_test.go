@@ -29,7 +29,6 @@ import (
 	"github.com/crmsync/crmsync/internal/pgtest"
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/internal/verify"
-	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
 )
 
@@ -370,13 +369,11 @@ func (h *harness) writes() map[string]map[string]int64 {
 	return out
 }
 
-// crms returns the simulators as verify.CRMs.
-func (h *harness) crms() []verify.CRM {
-	var out []verify.CRM
-	for _, k := range h.kinds {
-		kind := k
-		out = append(out, verify.CRM{Name: kind, Caps: h.caps[kind], Sim: h.sims[kind],
-			CanHold: func(p mapping.Person) bool { return dataset.CanHold(kind, p) }})
+// sources returns the simulators as sources of a convergence check.
+func (h *harness) sources() []verify.Source {
+	var out []verify.Source
+	for _, kind := range h.kinds {
+		out = append(out, verify.DatasetSource(kind, kind, h.caps[kind], h.sims[kind]))
 	}
 	return out
 }

@@ -14,12 +14,10 @@ import (
 	"github.com/crmsync/crmsync/engine"
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
-	"github.com/crmsync/crmsync/internal/dataset"
 	"github.com/crmsync/crmsync/internal/embeddedpg"
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/internal/verify"
 	"github.com/crmsync/crmsync/jobs"
-	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
 	"github.com/crmsync/crmsync/schema"
 )
@@ -58,7 +56,7 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 
 	fmt.Fprintf(g.stdout, "starting four simulated CRMs with %d overlapping people (seed %d)…\n", *people, *seed)
 	cfg := &config.Config{DatabaseURL: url}
-	var crms []verify.CRM
+	var srcs []verify.Source
 	var sims []providers.Simulator
 	defer func() {
 		for _, s := range sims {
@@ -93,11 +91,12 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	for i, c := range a.Engine.Conns() {
-		kind := c.Config.Provider
-		crms = append(crms, verify.CRM{Name: c.Name(), Caps: c.Caps, Sim: sims[i],
-			CanHold: func(p mapping.Person) bool { return dataset.CanHold(kind, p) }})
+		srcs = append(srcs, verify.DatasetSource(c.Name(), c.Config.Provider, c.Caps, sims[i]))
 	}
-	before := verify.Check(crms)
+	before, err := verify.CheckDataset(srcs)
+	if err != nil {
+		return err
+	}
 
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
@@ -123,7 +122,10 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	took := time.Since(start)
-	after := verify.Check(crms)
+	after, err := verify.CheckDataset(srcs)
+	if err != nil {
+		return err
+	}
 	st, err := a.Engine.Status(ctx)
 	if err != nil {
 		return err

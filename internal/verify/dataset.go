@@ -3,6 +3,7 @@ package verify
 import (
 	"github.com/crmsync/crmsync/internal/dataset"
 	"github.com/crmsync/crmsync/mapping"
+	"github.com/crmsync/crmsync/providers"
 )
 
 // The traits DatasetTraits returns, by index.
@@ -46,4 +47,23 @@ func DatasetCanHold(kind string) func(s Summary) bool {
 		return func(s Summary) bool { return s.Has(mapping.FieldFirstName) && s.Trait(traitLigoName) }
 	}
 	return func(Summary) bool { return false }
+}
+
+// DatasetSource is a Source over the records sim holds when the check reads
+// them, for a CRM of the generated dataset's kind (internal/dataset): its
+// CanHold is DatasetCanHold(kind), which reads DatasetTraits.
+func DatasetSource(name, kind string, caps providers.Capabilities, sim providers.Simulator) Source {
+	return Source{Name: name, Caps: caps, CanHold: DatasetCanHold(kind),
+		Records: func(yield func(providers.Record, error) bool) {
+			for _, r := range sim.Snapshot() {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}}
+}
+
+// CheckDataset is CheckStream over DatasetSources, with DatasetTraits.
+func CheckDataset(srcs []Source) (*Report, error) {
+	return CheckStream(srcs, DatasetTraits())
 }

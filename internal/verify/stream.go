@@ -67,15 +67,18 @@ const (
 )
 
 // splitNames are the fields a CRM with one full-name field does not supply
-// (see Check).
+// to a merged person.
 var splitNames = mapping.NewFieldSet(mapping.FieldFirstName, mapping.FieldLastName)
 
-// CheckStream is Check over streamed records, in memory that grows by a few
-// bytes per record: it keeps, per record, its CRM, which fields are
-// non-empty and the traits' bits, and unions records by the 64-bit hashes
-// of their identities. Its Report is the one Check gives for the same
-// records in the same order when each Source's CanHold over the traits
-// says what the CRM's CanHold over the merged person says: a person is
+// CheckStream groups the records of all CRMs into people by identity (a
+// shared email or LinkedIn URL) and reports who is missing where, and who
+// is held twice. A person counts as holdable by a CRM when it has an
+// identity and the merged person meets the CRM's required fields and
+// Source.CanHold. Records are streamed, in memory that grows by a few bytes
+// per record: it keeps, per record, its CRM, which fields are non-empty and
+// the traits' bits, and unions records by the 64-bit hashes of their
+// identities. (The tests check that its Report is the one a plain check
+// holding every whole record gives, on mutated datasets.) A person is
 // merged by taking each field from the first record (CRM order, then
 // listing order) where it is non-empty, first and last names never from a
 // CRM with JoinedName.
@@ -227,7 +230,8 @@ type missingAt struct {
 }
 
 // report groups the records by root, in stream order within a group, and
-// counts as Check does. People missing somewhere are returned unnamed.
+// counts as the plain check does. People missing somewhere are returned
+// unnamed.
 func (c *compact) report(srcs []Source) (*Report, []missingAt) {
 	n := int32(len(c.parent))
 	// A stable counting sort of the records by root. end[r] first counts
@@ -304,9 +308,9 @@ func (c *compact) report(srcs []Source) (*Report, []missingAt) {
 }
 
 // nameMissing reads the sources again to name each missing person by its
-// merged identities' first (as Check does): the first valid email of the
-// record that supplies the emails, else the LinkedIn URL of the one that
-// supplies it. It sorts every CRM's list.
+// merged identities' first (as the plain check does): the first valid email
+// of the record that supplies the emails, else the LinkedIn URL of the one
+// that supplies it. It sorts every CRM's list.
 func nameMissing(srcs []Source, rep *Report, missing []missingAt) error {
 	names := make(map[int32]string, len(missing))
 	byEmail := make(map[int32]bool, len(missing))
