@@ -375,56 +375,50 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.RLock()
-	total := len(s.live)
+	total := s.nLive
 	start := min((page-1)*s.page, total)
 	if page-1 > total/s.page+1 { // overflow-safe for huge page numbers
 		start = total
 	}
 	end := min(start+s.page, total)
 	items := make([]record, 0, end-start)
-	for _, idx := range s.live[start:end] {
-		items = append(items, s.recs[idx])
+	if start < end {
+		for idx := s.nth(start); len(items) < end-start; idx = s.nextLive(idx + 1) {
+			items = append(items, *s.rec(idx))
+		}
 	}
+	names := s.names // append-only: the prefix read is never written
 	s.mu.RUnlock()
+	var u unpacked
 	writeCollection(w, "/api/contacts", "Contact", page, s.page, total, len(items), func(b []byte, i int) []byte {
-		return s.appendContact(b, &items[i])
+		s.unpack(items[i].data, names, &u)
+		return s.appendContact(b, items[i].id, &u)
 	})
 }
 
 // appendContact appends the JSON-LD of a contact.
-func (s *Server) appendContact(b []byte, r *record) []byte {
+func (s *Server) appendContact(b []byte, id [16]byte, u *unpacked) []byte {
 	b = append(b, `{"@id":"/api/contacts/`...)
-	b = appendUUID(b, r.id)
+	b = appendUUID(b, id)
 	b = append(b, `","@type":"Contact","id":"`...)
-	b = appendUUID(b, r.id)
+	b = appendUUID(b, id)
 	b = append(b, `","name":`...)
-	b = simkit.AppendJSONString(b, r.field(fName))
-	for _, l := range []struct {
-		key string
-		i   int
-	}{{`,"emails":[`, fEmails}, {`,"phones":[`, fPhones}} {
-		b = append(b, l.key...)
-		if v := r.field(l.i); v != "" {
-			for j, e := range strings.Split(v, listSep) {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = simkit.AppendJSONString(b, e)
-			}
-		}
-		b = append(b, ']')
-	}
+	b = appendSegments(b, u.seg[fName], false)
+	b = append(b, `,"emails":`...)
+	b = appendList(b, u.seg[fEmails])
+	b = append(b, `,"phones":`...)
+	b = appendList(b, u.seg[fPhones])
 	for _, f := range []int{fCompany, fPosition, fAddress, fWebsite, fLinkedin, fInfo, fMeeting} {
 		b = append(b, ',', '"')
 		b = append(b, stringKeys[f]...)
 		b = append(b, '"', ':')
-		b = simkit.AppendJSONStringOrNull(b, r.field(f))
+		b = appendSegments(b, u.seg[f], true)
 	}
 	b = append(b, `,"status":"`...)
-	b = append(b, statusName(r.status)...)
+	b = append(b, statusName(u.status)...)
 	b = append(b, `","pipelineState":`...)
-	if r.state >= 0 {
-		st := &s.states[r.state]
+	if u.state >= 0 {
+		st := &s.states[u.state]
 		b = append(b, `{"id":"`...)
 		b = appendUUID(b, st.id)
 		b = append(b, `","name":`...)
@@ -434,9 +428,9 @@ func (s *Server) appendContact(b []byte, r *record) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"createdAt":"`...)
-	b = append(b, formatMillis(r.created)...)
+	b = appendMillis(b, u.created)
 	b = append(b, `","updatedAt":"`...)
-	b = append(b, formatMillis(r.updated)...)
+	b = appendMillis(b, u.updated)
 	return append(b, '"', '}')
 }
 
@@ -445,11 +439,12 @@ func statusName(i uint8) string {
 	return names[i]
 }
 
-func (s *Server) writeContact(w http.ResponseWriter, status int, r record) {
-	b := s.appendContact(make([]byte, 0, 1024), &r)
+// writeContact answers a contact; the caller may hold s.mu.
+func (s *Server) writeContact(w http.ResponseWriter, status int, id [16]byte, u *unpacked) {
+	b := s.appendContact(make([]byte, 0, 1024), id, u)
 	w.Header().Set("Content-Type", "application/ld+json; charset=utf-8")
 	if status == http.StatusCreated {
-		w.Header().Set("Location", "/api/contacts/"+uuidString(r.id))
+		w.Header().Set("Location", "/api/contacts/"+uuidString(id))
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
@@ -472,9 +467,12 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) {
 		s.mu.RUnlock()
 		return
 	}
-	rec := s.recs[idx]
+	rec := *s.rec(idx)
+	names := s.names
 	s.mu.RUnlock()
-	s.writeContact(w, http.StatusOK, rec)
+	var u unpacked
+	s.unpack(rec.data, names, &u)
+	s.writeContact(w, http.StatusOK, rec.id, &u)
 }
 
 func (s *Server) createContact(w http.ResponseWriter, r *http.Request) {
@@ -497,12 +495,13 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.newID()
 	now := s.now().UnixMilli()
-	rec := record{id: id, created: now, updated: now, state: -1}
-	rec.pack(vals)
+	u := unpacked{meta: meta{created: now, updated: now, state: -1}}
 	s.mu.Lock()
-	s.insertLocked(rec)
+	rec := record{id: id, data: s.pack(vals, u.meta)}
+	s.add(rec)
+	s.unpack(rec.data, s.names, &u)
 	s.mu.Unlock()
-	s.writeContact(w, http.StatusCreated, rec)
+	s.writeContact(w, http.StatusCreated, id, &u)
 }
 
 func (s *Server) patchContact(w http.ResponseWriter, r *http.Request) {
@@ -526,21 +525,24 @@ func (s *Server) patchContact(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	rec := &s.recs[idx]
-	vals := rec.fields()
+	rec := s.rec(idx)
+	var u unpacked
+	s.unpack(rec.data, s.names, &u)
+	vals := u.fields()
 	in.apply(&vals)
 	if vs := validate(vals); len(vs) > 0 {
 		s.mu.Unlock()
 		writeViolations(w, vs)
 		return
 	}
-	if vals != rec.fields() {
-		rec.pack(vals)
-		rec.touch(s.now())
+	if vals != u.fields() {
+		u.touch(s.now())
+		rec.data = s.pack(vals, u.meta)
+		s.unpack(rec.data, s.names, &u)
 	}
-	out := *rec
+	id := rec.id
 	s.mu.Unlock()
-	s.writeContact(w, http.StatusOK, out)
+	s.writeContact(w, http.StatusOK, id, &u)
 }
 
 func (s *Server) setPipelineState(w http.ResponseWriter, r *http.Request) {
@@ -579,14 +581,17 @@ func (s *Server) setPipelineState(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	rec := &s.recs[idx]
-	if rec.state != state {
-		rec.state = state
-		rec.touch(s.now())
+	rec := s.rec(idx)
+	var u unpacked
+	s.unpack(rec.data, s.names, &u)
+	if u.state != state {
+		u.state = state
+		u.touch(s.now())
+		rec.data = s.withMeta(rec.data, u.meta)
 	}
-	out := *rec
+	id := rec.id
 	s.mu.Unlock()
-	s.writeContact(w, http.StatusOK, out)
+	s.writeContact(w, http.StatusOK, id, &u)
 }
 
 func (s *Server) listPipelineStates(w http.ResponseWriter, r *http.Request) {
@@ -651,7 +656,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.notes[idx] = append(s.notes[idx], n) // a note does not move updatedAt
-	contactID := s.recs[idx].id
+	contactID := s.rec(idx).id
 	s.mu.Unlock()
 	b := []byte(`{"@id":"/api/contacts/`)
 	b = appendUUID(b, contactID)
@@ -662,7 +667,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `","content":`...)
 	b = simkit.AppendJSONString(b, n.content)
 	b = append(b, `,"createdAt":"`...)
-	b = append(b, formatMillis(n.created)...)
+	b = appendMillis(b, n.created)
 	b = append(b, `"}`...)
 	w.Header().Set("Content-Type", "application/ld+json; charset=utf-8")
 	w.WriteHeader(http.StatusCreated)

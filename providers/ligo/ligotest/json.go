@@ -3,6 +3,9 @@ package ligotest
 import (
 	"encoding/hex"
 	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/providers/simkit"
 )
 
 // appendUUID appends the canonical text form of id.
@@ -23,3 +26,50 @@ func appendUUID(b []byte, id [16]byte) []byte {
 func uuidString(id [16]byte) string { return string(appendUUID(nil, id)) }
 
 func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
+
+// appendJSONBody appends s as simkit.AppendJSONString does, without the
+// quotes.
+func appendJSONBody(b []byte, s string) []byte {
+	n := len(b)
+	b = simkit.AppendJSONString(b, s)
+	copy(b[n:], b[n+1:len(b)-1])
+	return b[:len(b)-2]
+}
+
+// appendSegments appends the value of a field stored as segments (split at
+// ASCII characters: see segments) as a JSON string, or null when empty and
+// orNull.
+func appendSegments(b []byte, seg [2]string, orNull bool) []byte {
+	if seg[1] == "" {
+		if orNull {
+			return simkit.AppendJSONStringOrNull(b, seg[0])
+		}
+		return simkit.AppendJSONString(b, seg[0])
+	}
+	b = append(b, '"')
+	b = appendJSONBody(b, seg[0])
+	b = appendJSONBody(b, seg[1])
+	return append(b, '"')
+}
+
+// appendList appends the elements of a list field stored as segments (its
+// value split at listSep) as a JSON array of strings.
+func appendList(b []byte, seg [2]string) []byte {
+	if seg[0] == "" && seg[1] == "" {
+		return append(b, '[', ']')
+	}
+	b = append(b, '[', '"')
+	for _, v := range seg {
+		for {
+			i := strings.IndexByte(v, listSep[0])
+			if i < 0 {
+				b = appendJSONBody(b, v)
+				break
+			}
+			b = appendJSONBody(b, v[:i])
+			b = append(b, '"', ',', '"')
+			v = v[i+1:]
+		}
+	}
+	return append(b, '"', ']')
+}

@@ -78,10 +78,8 @@ type Server struct {
 	rnd   *rand.ChaCha8
 
 	mu    sync.RWMutex
-	recs  []record            // every contact ever created, in creation order
-	byID  map[[16]byte]uint32 // id → index in recs
-	live  []uint32            // indexes of live contacts, ascending (creation order)
-	notes map[uint32][]note   // contact index → notes
+	store                   // the contacts
+	notes map[uint32][]note // contact index → notes
 
 	// SetRateLimit, SetFaults, SetLatency, Requests (requests matching no
 	// route count under "<method> ?").
@@ -107,7 +105,6 @@ func New(opts Options) (*Server, error) {
 		stages:    mapping.DefaultStageMap("ligo"),
 		stateByID: map[[16]byte]int32{},
 		rnd:       rand.NewChaCha8(seedBytes(opts.RandSeed)),
-		byID:      map[[16]byte]uint32{},
 		notes:     map[uint32][]note{},
 	}
 	if s.token == "" {
@@ -116,6 +113,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.store = newStore(s.now().UnixMilli())
 	s.Controls = simkit.NewControls(opts.RateLimit, opts.FaultFraction, opts.Latency, s.now,
 		rand.NewPCG(opts.RandSeed, 0x6c69676f))
 	if s.page <= 0 {
@@ -198,8 +196,6 @@ func (s *Server) Seed(people []mapping.Person) ([]string, error) {
 	now := s.now().UnixMilli()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.recs = slices.Grow(s.recs, len(people))
-	s.live = slices.Grow(s.live, len(people))
 	for i, p := range people {
 		var vals [nFields]string
 		vals[fName] = mapping.JoinName(p.FirstName, p.LastName)
@@ -211,18 +207,10 @@ func (s *Server) Seed(people []mapping.Person) ([]string, error) {
 		vals[fWebsite] = cleanString(p.Website)
 		vals[fAddress] = cleanString(p.Address)
 		vals[fInfo] = cleanString(p.Notes)
-		r := record{id: newIDs[i], created: now, updated: now, status: statusFor(p.LeadStage, 0), state: s.stateNamed(p.PipelineStage)}
-		r.pack(vals)
-		s.insertLocked(r)
+		m := meta{created: now, updated: now, status: statusFor(p.LeadStage, 0), state: s.stateNamed(p.PipelineStage)}
+		s.add(record{id: newIDs[i], data: s.pack(vals, m)})
 	}
 	return ids, nil
-}
-
-func (s *Server) insertLocked(r record) {
-	idx := uint32(len(s.recs))
-	s.recs = append(s.recs, r)
-	s.byID[r.id] = idx
-	s.live = append(s.live, idx)
 }
 
 // statusFor returns the status index for a canonical stage, keeping cur when
@@ -261,18 +249,21 @@ func (s *Server) stateNamed(name string) int32 {
 	return int32(slices.Index(cat, m))
 }
 
-// contact renders record r as the API answers it.
+// contact renders live record r as the API answers it. The caller holds
+// s.mu.
 func (s *Server) contact(r *record) ligomap.Contact {
+	var u unpacked
+	s.unpack(r.data, s.names, &u)
 	c := ligomap.Contact{
 		LDID: "/api/contacts/" + uuidString(r.id), LDType: "Contact", ID: uuidString(r.id),
-		Name: r.field(fName), Emails: r.list(fEmails), Phones: r.list(fPhones),
-		Company: r.field(fCompany), Position: r.field(fPosition), Address: r.field(fAddress),
-		Website: r.field(fWebsite), LinkedinURL: r.field(fLinkedin), AdditionalInfo: r.field(fInfo),
-		MeetingContext: r.field(fMeeting), Status: ligomap.Statuses[r.status],
-		CreatedAt: formatMillis(r.created), UpdatedAt: formatMillis(r.updated),
+		Name: u.field(fName), Emails: u.list(fEmails), Phones: u.list(fPhones),
+		Company: u.field(fCompany), Position: u.field(fPosition), Address: u.field(fAddress),
+		Website: u.field(fWebsite), LinkedinURL: u.field(fLinkedin), AdditionalInfo: u.field(fInfo),
+		MeetingContext: u.field(fMeeting), Status: ligomap.Statuses[u.status],
+		CreatedAt: formatMillis(u.created), UpdatedAt: formatMillis(u.updated),
 	}
-	if r.state >= 0 {
-		st := s.states[r.state]
+	if u.state >= 0 {
+		st := s.states[u.state]
 		c.PipelineState = &ligomap.PipelineState{ID: uuidString(st.id), Name: st.name}
 	}
 	return c
@@ -290,8 +281,8 @@ func (s *Server) region() string {
 func (s *Server) Snapshot() []providers.Record {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]providers.Record, 0, len(s.live))
-	for _, idx := range s.live {
+	out := make([]providers.Record, 0, s.nLive)
+	for idx := s.nextLive(0); idx < s.n; idx = s.nextLive(idx + 1) {
 		out = append(out, s.canonical(idx))
 	}
 	return out
@@ -303,8 +294,11 @@ func (s *Server) Records() iter.Seq[providers.Record] {
 	return simkit.Stream(func(pos int, buf []providers.Record) ([]providers.Record, int) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		for ; pos < len(s.live) && len(buf) < cap(buf); pos++ {
-			buf = append(buf, s.canonical(s.live[pos]))
+		if pos >= s.nLive {
+			return buf, pos
+		}
+		for idx := s.nth(pos); pos < s.nLive && len(buf) < cap(buf); pos, idx = pos+1, s.nextLive(idx+1) {
+			buf = append(buf, s.canonical(idx))
 		}
 		return buf, pos
 	})
@@ -312,7 +306,7 @@ func (s *Server) Records() iter.Seq[providers.Record] {
 
 // canonical maps contact idx to canonical fields. The caller holds s.mu.
 func (s *Server) canonical(idx uint32) providers.Record {
-	r := &s.recs[idx]
+	r := s.rec(idx)
 	p, at, issues := ligomap.ToPerson(s.contact(r), s.stages, s.region())
 	return providers.Record{ID: uuidString(r.id), Person: p, ChangedAt: at, Issues: issues}
 }
@@ -326,8 +320,8 @@ func (s *Server) liveIndex(id string) (uint32, bool) {
 	if err != nil {
 		return 0, false
 	}
-	idx, ok := s.byID[u]
-	if !ok || s.recs[idx].deleted {
+	idx, ok := s.find(u)
+	if !ok || s.rec(idx).data == "" {
 		return 0, false
 	}
 	return idx, true
@@ -344,7 +338,7 @@ func (s *Server) UserEdit(id string, edit func(p *mapping.Person)) error {
 	idx, ok := s.liveIndex(id)
 	var c ligomap.Contact
 	if ok {
-		c = s.contact(&s.recs[idx])
+		c = s.contact(s.rec(idx))
 	}
 	s.mu.RUnlock()
 	if !ok {
@@ -359,8 +353,10 @@ func (s *Server) UserEdit(id string, edit func(p *mapping.Person)) error {
 	if _, ok := s.liveIndex(id); !ok {
 		return fmt.Errorf("user edit %s: %w", id, ErrUnknownID)
 	}
-	r := &s.recs[idx]
-	vals := r.fields()
+	r := s.rec(idx)
+	var u unpacked
+	s.unpack(r.data, s.names, &u)
+	vals, m := u.fields(), u.meta
 	changed := false
 	if !mapping.Equal(mapping.FieldFirstName, old.Get(mapping.FieldFirstName), p.Get(mapping.FieldFirstName)) ||
 		!mapping.Equal(mapping.FieldLastName, old.Get(mapping.FieldLastName), p.Get(mapping.FieldLastName)) {
@@ -387,24 +383,24 @@ func (s *Server) UserEdit(id string, edit func(p *mapping.Person)) error {
 			vals[f.i] = cleanString(p.Get(f.f).String())
 		}
 	}
-	if vals != r.fields() {
-		r.pack(vals)
+	if vals != u.fields() {
 		changed = true
 	}
 	if old.LeadStage != p.LeadStage {
-		if st := statusFor(p.LeadStage, r.status); st != r.status {
-			r.status = st
+		if st := statusFor(p.LeadStage, m.status); st != m.status {
+			m.status = st
 			changed = true
 		}
 	}
 	if !mapping.Equal(mapping.FieldPipelineStage, old.Get(mapping.FieldPipelineStage), p.Get(mapping.FieldPipelineStage)) {
-		if st := s.stateNamed(p.PipelineStage); st != r.state {
-			r.state = st
+		if st := s.stateNamed(p.PipelineStage); st != m.state {
+			m.state = st
 			changed = true
 		}
 	}
 	if changed {
-		r.touch(s.now())
+		m.touch(s.now())
+		r.data = s.pack(vals, m)
 	}
 	return nil
 }
@@ -423,21 +419,15 @@ func (s *Server) UserDelete(id string) error {
 }
 
 func (s *Server) deleteLocked(idx uint32) {
-	r := &s.recs[idx]
-	r.deleted = true
-	r.data = "" // free the contents; the ID stays known as deleted
-	r.ends = [nFields]uint32{}
+	s.del(idx) // the contents are freed; the ID stays known as deleted
 	delete(s.notes, idx)
-	if pos, found := slices.BinarySearch(s.live, idx); found {
-		s.live = slices.Delete(s.live, pos, pos+1)
-	}
 }
 
 // Len returns the number of live contacts.
 func (s *Server) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.live)
+	return s.nLive
 }
 
 // PipelineStates returns the catalog as the API lists it.
