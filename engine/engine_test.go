@@ -57,8 +57,9 @@ func newWorld(t *testing.T, seeds map[string][]mapping.Person, tweak ...func(*co
 	return w
 }
 
-// resync runs a full resync in-process: every listing, then every push.
-func (w *world) resync() {
+// listAll starts a resync run, runs every listing and queues everyone,
+// without pushing; it returns the run.
+func (w *world) listAll() int64 {
 	w.t.Helper()
 	id, err := w.e.StartRun(w.ctx, nil)
 	if err != nil {
@@ -72,6 +73,13 @@ func (w *world) resync() {
 	if err := w.e.QueueAll(w.ctx, id); err != nil {
 		w.t.Fatal(err)
 	}
+	return id
+}
+
+// resync runs a full resync in-process: every listing, then every push.
+func (w *world) resync() {
+	w.t.Helper()
+	id := w.listAll()
 	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
 		w.t.Fatal(err)
 	}
@@ -187,18 +195,7 @@ func TestResyncConvergesAndSecondResyncWritesNothing(t *testing.T) {
 func TestPushLeavesInStepLinksUnwritten(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}, "ligo": {jean}})
-	id, err := w.e.StartRun(w.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range w.e.Conns() {
-		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.e.QueueAll(w.ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	w.listAll()
 	versions := func() map[string]string {
 		rows, err := w.e.Pool().Query(w.ctx, `SELECT connection_id::text || '/' || remote_id, xmin::text FROM crmsync_link`)
 		if err != nil {
@@ -329,18 +326,7 @@ func TestRetriedCreateAdoptsTheRecordALostReplyMade(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, map[string][]mapping.Person{"ligo": {jean}})
 	// List everything, but take the pushes apart by hand.
-	id, err := w.e.StartRun(w.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range w.e.Conns() {
-		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.e.QueueAll(w.ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	w.listAll()
 	nl, _ := w.e.Conn("nextlead")
 	// The create went through but its answer was lost: the record exists in
 	// NextLead and the pending marker says a create may have happened.
@@ -512,18 +498,7 @@ func TestPushClaimsAfterItsCursor(t *testing.T) {
 		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
 	}
 	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
-	id, err := w.e.StartRun(w.ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range w.e.Conns() {
-		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.e.QueueAll(w.ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	id := w.listAll()
 	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
 		t.Fatal(err)
 	}
