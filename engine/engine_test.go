@@ -559,3 +559,46 @@ func TestNoCreateInACRMNeverListed(t *testing.T) {
 		}
 	}
 }
+
+// A create whose batch never recorded its outcome may land after a listing
+// that began after the batch's pending mark (the batch's calls run for as
+// long as the batch does): in a CRM without search it waits for a listing
+// begun Settle after the mark, never creating the person twice.
+func TestLostCreateWaitsForAListingAfterItCouldLand(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean}})
+	id := w.listAll()
+	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
+		t.Fatal(err)
+	}
+	lg, _ := w.e.Conn("ligo")
+	var pid int64
+	if err := w.e.Pool().QueryRow(w.ctx, `SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1`, lg.ID).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	// The batch marked the create pending 2 s ago; a Ligo listing began
+	// 1 s ago and passed before the create landed; the batch then died.
+	if _, err := w.e.Pool().Exec(w.ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id, attempted_at)
+		VALUES ($1, $2, now() - interval '2 seconds')`, lg.ID, pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.e.Pool().Exec(w.ctx, `UPDATE crmsync_sync_state SET last_poll_ok_at = now() - interval '1 second'
+		WHERE connection_id = $1`, lg.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lg.Provider.Create(w.ctx, jean); err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.e.PushBatch(w.ctx, lg, engine.PushOptions{Settle: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 || st.Creates != 0 || st.Remaining != 1 {
+		t.Fatalf("ligo holds %d records of jean after the retried batch (%d creates, %d left), want 1, 0 and 1", got, st.Creates, st.Remaining)
+	}
+	// The next listing links the record; nothing is created.
+	w.pollAll()
+	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 {
+		t.Fatalf("ligo holds %d records of jean after a listing, want 1", got)
+	}
+}

@@ -101,9 +101,10 @@ type liveLink struct {
 
 // Plan returns the writes connection c needs for the given people (already
 // loaded), given when c's last complete listing began (the zero time or
-// the epoch when none has completed). It is pure: no CRM call, no database
-// write.
-func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
+// the epoch when none has completed) and how long after its pending mark a
+// create may still land (PushOptions.Settle). It is pure: no CRM call, no
+// database write.
+func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time, settle time.Duration) []Op {
 	st := pl.st
 	desired := Project(c.Caps, st.Person)
 	var ops []Op
@@ -139,8 +140,12 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time) []Op {
 			switch {
 			case (c.Caps.FindByEmail && len(st.Person.Emails) > 0) || (c.Caps.FindByLinkedIn && st.Person.LinkedIn != ""):
 				op.FindFirst = true
-			case lastListing.After(*pl.pending):
-				// A listing taken after the lost create would have linked it.
+			case lastListing.After(pl.pending.Add(settle)):
+				// A listing begun once the lost create could no longer
+				// land (settle after the batch marked it) would have
+				// linked it. One begun sooner may have passed before the
+				// create landed: the batch's creates run for as long as
+				// the batch does, after one mark for them all.
 			default:
 				op.Defer = true
 			}
@@ -238,6 +243,10 @@ type opResult struct {
 	stale *providers.Record
 }
 
+// DefaultSettle is PushOptions.Settle's default: the jobs package's push
+// job timeout (60 s) and half again.
+const DefaultSettle = 90 * time.Second
+
 // PushOptions tune a push batch.
 type PushOptions struct {
 	// Limit is the most people to take from the queue (default BatchSize).
@@ -248,6 +257,13 @@ type PushOptions struct {
 	// deleted and that are not yet vacuumed. It starts over from 0 once a
 	// claim after its cursor finds nothing.
 	After int64
+	// Settle is how long after a batch marks its creates pending one of
+	// them may still land in the CRM: the longest a push batch runs (its
+	// job's timeout), with a margin. A create whose batch never recorded
+	// its outcome (a worker killed, a timeout) is made again without a
+	// search only after a listing begun that long after the mark. 0 means
+	// DefaultSettle.
+	Settle time.Duration
 	// DryRun plans without calling the CRM or writing anything; the ops
 	// are returned through OnOp.
 	DryRun bool
@@ -299,7 +315,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		return stats, nil
 	}
 	stats.Claimed, stats.Last = len(pids), pids[len(pids)-1]
-	ops, err := e.planBatch(ctx, tx, c, pids)
+	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: %w", c.Name(), err)
 	}
@@ -618,7 +634,10 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 
 // planBatch loads the people, their links in c and pending creates, and
 // plans.
-func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64) ([]Op, error) {
+func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration) ([]Op, error) {
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
 	// The people, with whether each was merged away or deleted, in one read.
 	byPerson := make(map[int64]*personLinks, len(pids))
 	rows, err := tx.Query(ctx, "SELECT "+personCols+", merged_into IS NOT NULL, deleted_at IS NOT NULL FROM crmsync_person WHERE id = ANY($1)", pids)
@@ -707,7 +726,7 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 				src = pv
 			}
 		}
-		for _, op := range e.plan(c, pl, lastListing) {
+		for _, op := range e.plan(c, pl, lastListing, settle) {
 			op.Source, op.SourceAt = src.Conn, src.At
 			op.Verify = op.Kind == OpUpdate && len(op.Fields) > 0 && !resyncPushing
 			ops = append(ops, op)

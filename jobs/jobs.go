@@ -300,7 +300,7 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	passFinished, passLeft := 0, 0
 	for time.Now().Before(deadline) {
 		start := time.Now()
-		st, err := e.PushBatch(ctx, c, engine.PushOptions{After: after})
+		st, err := e.PushBatch(ctx, c, engine.PushOptions{After: after, Settle: w.Deps.timeouts().Push * 3 / 2})
 		if w.Deps.OnPush != nil {
 			w.Deps.OnPush(c.Name(), st, time.Since(start), err)
 		}
