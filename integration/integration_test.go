@@ -249,9 +249,21 @@ func TestWorkerKilledMidResync(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{people: 250, env: []string{jobs.EnvRescueAfter + "=10s"}})
 	for _, s := range h.sims {
-		// A push batch then lasts most of a second (16 calls at a time):
-		// a push job is caught running, and killed with writes in flight.
-		s.SetLatency(100 * time.Millisecond)
+		s.SetLatency(30 * time.Millisecond)
+	}
+	// Once the run pushes, every call takes 300 ms, so that a push batch
+	// (16 calls at a time) lasts seconds: a push job is caught running and
+	// killed with writes in flight, even on a loaded machine.
+	slowed := false
+	slowPushes := func() {
+		var state string
+		if slowed || h.pool.QueryRow(context.Background(), `SELECT state FROM crmsync_resync_run ORDER BY id DESC LIMIT 1`).Scan(&state) != nil || state != "pushing" {
+			return
+		}
+		for _, s := range h.sims {
+			s.SetLatency(300 * time.Millisecond)
+		}
+		slowed = true
 	}
 	b := h.baseline()
 	h.startWorkers(3)
@@ -269,6 +281,7 @@ func TestWorkerKilledMidResync(t *testing.T) {
 	var victim *worker
 	var job string
 	_, ok := eventually(90*time.Second, func() bool {
+		slowPushes()
 		if totalWrites(h.writes()) < 20 {
 			return false
 		}
@@ -285,6 +298,9 @@ func TestWorkerKilledMidResync(t *testing.T) {
 		t.Fatalf("no push job seen running")
 	}
 	h.kill9(victim)
+	for _, s := range h.sims {
+		s.SetLatency(30 * time.Millisecond) // the rest of the run at speed
+	}
 	t.Logf("killed %s (running %s) with kill -9 after %s, %d writes made", victim.id, job,
 		time.Since(start).Round(100*time.Millisecond), totalWrites(h.writes()))
 	var r result
