@@ -7,9 +7,18 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s to b as a JSON string: quotes and backslashes
 // are escaped, control characters too (\n, \r, \t, else \u00XX), U+2028 and
 // U+2029 as \u2028 and \u2029, and each byte of invalid UTF-8 becomes
-// \ufffd; HTML characters are left as they are. Simulators use it to render large listings without reflection.
+// \ufffd; HTML characters are left as they are. Simulators use it to render
+// large listings without reflection.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = AppendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// AppendJSONStringBody appends s escaped as AppendJSONString escapes it,
+// without the quotes: a string value written in parts (each part split at
+// an ASCII character, so that escaping them apart is escaping them whole).
+func AppendJSONStringBody(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -52,8 +61,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // AppendJSONStringOrNull appends s as a JSON string, or null when s is

@@ -21,6 +21,16 @@ func TestAppendJSONString(t *testing.T) {
 		if got := string(AppendJSONString([]byte("x"), tt.in)); got != "x"+tt.want {
 			t.Errorf("%q → %s, want %s", tt.in, got, tt.want)
 		}
+		// The body alone, and in two parts split at an ASCII character.
+		body := tt.want[1 : len(tt.want)-1]
+		if got := string(AppendJSONStringBody([]byte("x"), tt.in)); got != "x"+body {
+			t.Errorf("body of %q → %s, want %s", tt.in, got, body)
+		}
+		if i := strings.IndexFunc(tt.in, func(r rune) bool { return r < 0x80 }); i >= 0 {
+			if got := string(AppendJSONStringBody(AppendJSONStringBody(nil, tt.in[:i]), tt.in[i:])); got != body {
+				t.Errorf("body of %q in two parts → %s, want %s", tt.in, got, body)
+			}
+		}
 	}
 }
 

@@ -27,15 +27,6 @@ func uuidString(id [16]byte) string { return string(appendUUID(nil, id)) }
 
 func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
 
-// appendJSONBody appends s as simkit.AppendJSONString does, without the
-// quotes.
-func appendJSONBody(b []byte, s string) []byte {
-	n := len(b)
-	b = simkit.AppendJSONString(b, s)
-	copy(b[n:], b[n+1:len(b)-1])
-	return b[:len(b)-2]
-}
-
 // appendSegments appends the value of a field stored as segments (split at
 // ASCII characters: see segments) as a JSON string, or null when empty and
 // orNull.
@@ -47,8 +38,8 @@ func appendSegments(b []byte, seg [2]string, orNull bool) []byte {
 		return simkit.AppendJSONString(b, seg[0])
 	}
 	b = append(b, '"')
-	b = appendJSONBody(b, seg[0])
-	b = appendJSONBody(b, seg[1])
+	b = simkit.AppendJSONStringBody(b, seg[0])
+	b = simkit.AppendJSONStringBody(b, seg[1])
 	return append(b, '"')
 }
 
@@ -63,10 +54,10 @@ func appendList(b []byte, seg [2]string) []byte {
 		for {
 			i := strings.IndexByte(v, listSep[0])
 			if i < 0 {
-				b = appendJSONBody(b, v)
+				b = simkit.AppendJSONStringBody(b, v)
 				break
 			}
-			b = appendJSONBody(b, v[:i])
+			b = simkit.AppendJSONStringBody(b, v[:i])
 			b = append(b, '"', ',', '"')
 			v = v[i+1:]
 		}
