@@ -104,7 +104,7 @@ func (w *world) drain() engine.PushStats {
 			total.Skips += st.Skips
 			total.Adopted += st.Adopted
 			total.Stale += st.Stale
-			if n, _ := w.e.QueueLen(w.ctx, c, 0); n == 0 || i > 50 {
+			if queued, err := w.e.HasQueued(w.ctx, c); err != nil || !queued || i > 50 {
 				break
 			}
 		}

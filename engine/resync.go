@@ -256,22 +256,15 @@ func (e *Engine) RecordRunPush(ctx context.Context, c *Conn, st PushStats) error
 	return nil
 }
 
-// QueueLen returns how many people are queued for c, counting no further
-// than upTo (0: no limit). Counting reads every row it counts, so callers
-// that only need to know whether there is work enough for k batches pass
-// k*BatchSize.
-func (e *Engine) QueueLen(ctx context.Context, c *Conn, upTo int64) (int64, error) {
-	var n int64
-	var err error
-	if upTo > 0 {
-		err = e.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM crmsync_push_queue WHERE connection_id = $1 LIMIT $2) q`, c.ID, upTo).Scan(&n)
-	} else {
-		err = e.pool.QueryRow(ctx, `SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1`, c.ID).Scan(&n)
-	}
+// HasQueued reports whether anyone is queued for c. It stops at the first
+// queued row: counting a queue reads every row it counts.
+func (e *Engine) HasQueued(ctx context.Context, c *Conn) (bool, error) {
+	var ok bool
+	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crmsync_push_queue WHERE connection_id = $1)`, c.ID).Scan(&ok)
 	if err != nil {
-		return 0, fmt.Errorf("queue length %s: %w", c.Name(), err)
+		return false, fmt.Errorf("queued in %s: %w", c.Name(), err)
 	}
-	return n, nil
+	return ok, nil
 }
 
 // QueuedConns returns the connections with at least one person queued, in

@@ -317,11 +317,11 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 				after, passFinished, passLeft = 0, 0, 0
 				continue
 			}
-			n, err := e.QueueLen(ctx, c, 1)
+			queued, err := e.HasQueued(ctx, c)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if !queued {
 				return nil
 			}
 			// Rows locked by another push job, or just queued.
@@ -406,8 +406,9 @@ type ResyncWorker struct {
 	Deps *Deps
 
 	mu sync.Mutex
-	// probed is when this worker last looked for queued people, by run.
-	probed map[int64]time.Time
+	// probed is when this worker last looked for queued people (one run is
+	// active at a time).
+	probed time.Time
 }
 
 // queueProbeEvery is how often a pushing run's queues are looked at while
@@ -416,18 +417,15 @@ type ResyncWorker struct {
 // empty).
 const queueProbeEvery = 3 * time.Second
 
-// probeDue reports whether run id's queues are due a look, and if so
-// records that they get one now.
-func (w *ResyncWorker) probeDue(id int64) bool {
+// probeDue reports whether the queues are due a look, and if so records
+// that they get one now.
+func (w *ResyncWorker) probeDue() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.probed == nil {
-		w.probed = map[int64]time.Time{}
-	}
-	if time.Since(w.probed[id]) < queueProbeEvery {
+	if time.Since(w.probed) < queueProbeEvery {
 		return false
 	}
-	w.probed[id] = time.Now()
+	w.probed = time.Now()
 	return true
 }
 
@@ -493,7 +491,7 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		// deleted since the last vacuum.
 		if busy, err := pushJobsPending(ctx, e.Pool()); err != nil {
 			return err
-		} else if busy && !w.probeDue(run.ID) {
+		} else if busy && !w.probeDue() {
 			return river.JobSnooze(tick)
 		}
 		queued, err := e.QueuedConns(ctx)
@@ -506,9 +504,6 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 			}
 			return river.JobSnooze(tick)
 		}
-		w.mu.Lock()
-		delete(w.probed, run.ID)
-		w.mu.Unlock()
 		return e.SetRunState(ctx, run.ID, "completed", "")
 	}
 	return nil
