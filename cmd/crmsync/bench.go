@@ -21,7 +21,7 @@ func runBench(ctx context.Context, g *globals, args []string) error {
 	fs.IntVar(&o.PushConcurrency, "push-concurrency", 0, "CRM calls a push batch makes at once (0: the engine's default)")
 	fs.IntVar(&o.BatchSize, "batch", 0, "records per ingest or push batch (0: the engine's default)")
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "an empty Postgres to use instead of an embedded one")
-	fs.IntVar(&o.CallBurst, "call-burst", 2000, "calls made to measure the simulators' call rate for the lower bound")
+	fs.IntVar(&o.CallBurst, "call-burst", 10_000, "creates in each burst that measures the simulators' call rate for the lower bound (listing bursts make a tenth as many calls)")
 	fs.IntVar(&o.Propagation, "propagation", 0, "after the resync, make K edits in random CRMs and measure their propagation")
 	fs.Float64Var(&o.EditRate, "edit-rate", 5, "edits per second during --propagation")
 	fs.DurationVar(&o.Poll, "poll", 0, "polling interval during --propagation (default 1s)")

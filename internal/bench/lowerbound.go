@@ -40,9 +40,7 @@ type LowerBound struct {
 	// ListRate and WriteRate are the simulators' measured answers per
 	// second (all four in parallel) for listing pages and creates: the
 	// median of rateRounds bursts, whose rates are ListRates and
-	// WriteRates. One burst of a few thousand calls lasts a fraction of a
-	// second, and on this shared VM single bursts were seen to differ by
-	// half.
+	// WriteRates (see callRates for the bursts' sizes).
 	ListRate   float64   `json:"list_calls_per_second"`
 	WriteRate  float64   `json:"write_calls_per_second"`
 	ListRates  []float64 `json:"list_rates"`
@@ -79,21 +77,32 @@ func listCalls(kind string, records int) int64 {
 // rateRounds is how many bursts of each kind measure a call rate.
 const rateRounds = 5
 
+// listBurstShare is the listing bursts' size as a share of the create
+// bursts': one-page listings are about a sixth as fast as creates and
+// weigh about a twentieth of the bound, so their bursts are shorter.
+const listBurstShare = 10
+
 // callRates measures how fast the simulators answer on this machine:
 // rateRounds times, a burst of calls listing one page, then a burst of
 // creates, each spread over a throwaway simulator of every kind, all kinds
-// at once, conc callers per kind. total is the calls of one listing burst
-// and one create burst together. It returns each kind's median rate and
-// every round's rates.
-func callRates(ctx context.Context, total, conc int, latency time.Duration, seed int64) (listRates, writeRates []float64, err error) {
-	per := max(total/2/len(simulate.Kinds()), 1)
+// at once, conc callers per kind. writes is the calls of one create burst
+// (a listing burst makes a tenth as many). It returns every round's rates.
+//
+// A create burst lasts about a second at the default 10,000 calls. Bursts
+// of 1,000 creates, the default before, lasted under a tenth of a second:
+// their rate counted the callers' start and the opening of their
+// connections, and single bursts differed by half on this VM.
+func callRates(ctx context.Context, writes, conc int, latency time.Duration, seed int64) (listRates, writeRates []float64, err error) {
+	kinds := len(simulate.Kinds())
+	perWrite := max(writes/kinds, 1)
+	perList := max(writes/listBurstShare/kinds, 1)
 	for round := range rateRounds {
-		r, err := burst(ctx, per, conc, latency, seed+int64(round), false)
+		r, err := burst(ctx, perList, conc, latency, seed+int64(round), false)
 		if err != nil {
 			return nil, nil, fmt.Errorf("measure listing rate: %w", err)
 		}
 		listRates = append(listRates, r)
-		if r, err = burst(ctx, per, conc, latency, seed+int64(round), true); err != nil {
+		if r, err = burst(ctx, perWrite, conc, latency, seed+int64(round), true); err != nil {
 			return nil, nil, fmt.Errorf("measure write rate: %w", err)
 		}
 		writeRates = append(writeRates, r)
