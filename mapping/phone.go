@@ -59,12 +59,22 @@ func NormalizePhone(s, region string) Phone {
 	if region == "" {
 		region = DefaultRegion
 	}
-	k := phoneMemoKey{raw: raw, region: region}
+	// Spellings of one number that differ only in separators ("06 12 34
+	// 56 78", "06.12.34.56.78", "0612345678") share one entry, keyed by
+	// their digits: they parse alike (TestPropPhoneDigitsKeepE164), and a
+	// listing meets a number in several of them. The entry holds the E.164
+	// form; Raw is always this input's.
+	key := raw
+	if d, ok := phoneDigits(raw); ok {
+		key = d
+	}
+	k := phoneMemoKey{raw: key, region: region}
 	if p, ok := phones.get(k); ok {
+		p.Raw = raw
 		return p
 	}
 	p := parsePhone(raw, region)
-	phones.put(k, p)
+	phones.put(k, Phone{E164: p.E164})
 	return p
 }
 
@@ -136,4 +146,36 @@ func (m *phoneMemo) put(k phoneMemoKey, p Phone) {
 	}
 	m.m[k] = p
 	m.mu.Unlock()
+}
+
+// phoneDigits returns s with its separators (spaces, dots, dashes,
+// parentheses) removed, a leading + kept, when s holds nothing else and at
+// least one digit: the parser reads such a number from its digits alone,
+// so every spelling of it can share one memo entry.
+func phoneDigits(s string) (string, bool) {
+	digits, seps := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0:
+		case c == ' ' || c == '.' || c == '-' || c == '(' || c == ')':
+			seps++
+		default:
+			return "", false
+		}
+	}
+	if digits == 0 {
+		return "", false
+	}
+	if seps == 0 {
+		return s, true
+	}
+	buf := make([]byte, 0, len(s)-seps)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c >= '0' && c <= '9') || c == '+' {
+			buf = append(buf, c)
+		}
+	}
+	return string(buf), true
 }
