@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
@@ -204,6 +206,9 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		}
 	}
 	idx := make(map[string]int64, len(emails)+len(urls))
+	// inDB holds the identities the store had: the others are new rows,
+	// which only an ingest writes, under the lock this one holds.
+	inDB := make(map[string]bool, len(emails)+len(urls))
 	if len(emails)+len(urls) > 0 {
 		rows, err := tx.Query(ctx, `SELECT kind::text, value, person_id FROM crmsync_identity
 			WHERE (kind = 'e' AND value = ANY($1)) OR (kind = 'l' AND value = ANY($2))`, emails, urls)
@@ -218,6 +223,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 				return stats, fmt.Errorf("scan identity: %w", err)
 			}
 			idx[kind+":"+value] = pid
+			inDB[kind+":"+value] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -393,36 +399,72 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		batch.Queue(`DELETE FROM crmsync_push_queue WHERE person_id = $1`, m.merged)
 	}
 	if len(newIdents) > 0 {
-		kinds := make([]string, 0, len(newIdents))
-		values := make([]string, 0, len(newIdents))
-		pids := make([]int64, 0, len(newIdents))
+		var kinds, values []string
+		var pids []int64
+		var fresh [][]any
 		for k, pid := range newIdents {
+			if !inDB[k] {
+				fresh = append(fresh, []any{k[:1], k[2:], resolve(pid)})
+				continue
+			}
 			kinds = append(kinds, k[:1])
 			values = append(values, k[2:])
 			pids = append(pids, resolve(pid))
 		}
-		batch.Queue(`INSERT INTO crmsync_identity (kind, value, person_id)
-			SELECT k::"char", v, p FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(k, v, p)
-			ON CONFLICT (kind, value) DO UPDATE SET person_id = EXCLUDED.person_id`, kinds, values, pids)
-	}
-	if len(linkWrites) > 0 {
-		rids := make([]string, len(linkWrites))
-		pids := make([]int64, len(linkWrites))
-		bases := make([]string, len(linkWrites))
-		hs := make([]int64, len(linkWrites))
-		cts := make([]*time.Time, len(linkWrites))
-		for i, lw := range linkWrites {
-			rids[i], pids[i], bases[i], hs[i] = lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
-			if !lw.changedAt.IsZero() {
-				t := lw.changedAt
-				cts[i] = &t
+		if len(fresh) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_identity"}, []string{"kind", "value", "person_id"},
+				pgx.CopyFromRows(fresh)); err != nil {
+				return stats, fmt.Errorf("insert identities: %w", err)
 			}
 		}
-		batch.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, seen_at)
-			SELECT $1, r, p, b::jsonb, h, t, now() FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(r, p, b, h, t)
-			ON CONFLICT (connection_id, remote_id) DO UPDATE SET person_id = EXCLUDED.person_id, base = EXCLUDED.base,
-				base_hash = EXCLUDED.base_hash, remote_changed_at = EXCLUDED.remote_changed_at, seen_at = now(), deleted_at = NULL`,
-			c.ID, rids, pids, bases, hs, cts)
+		if len(kinds) > 0 {
+			batch.Queue(`INSERT INTO crmsync_identity (kind, value, person_id)
+				SELECT k::"char", v, p FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(k, v, p)
+				ON CONFLICT (kind, value) DO UPDATE SET person_id = EXCLUDED.person_id`, kinds, values, pids)
+		}
+	}
+	if len(linkWrites) > 0 {
+		var rids, bases []string
+		var pids, hs []int64
+		var cts []*time.Time
+		var fresh [][]any
+		for _, lw := range linkWrites {
+			var ct *time.Time
+			if !lw.changedAt.IsZero() {
+				t := lw.changedAt
+				ct = &t
+			}
+			base := string(encodeBase(&lw.base))
+			if _, known := links[lw.remoteID]; !known {
+				fresh = append(fresh, []any{c.ID, lw.remoteID, resolve(lw.personID), base, lw.hash, ct})
+				continue
+			}
+			rids, pids, bases, hs, cts = append(rids, lw.remoteID), append(pids, resolve(lw.personID)), append(bases, base),
+				append(hs, lw.hash), append(cts, ct)
+		}
+		if len(fresh) > 0 {
+			// Links not in the store when the batch read them are copied in.
+			// A push may have linked one of them since (a record it just
+			// created, listed before its answer was recorded): the copy
+			// then fails on the key, and those rows are upserted instead.
+			copied, err := copyNewLinks(ctx, tx, fresh)
+			if err != nil {
+				return stats, err
+			}
+			if !copied {
+				for _, row := range fresh {
+					rids, pids, bases, hs, cts = append(rids, row[1].(string)), append(pids, row[2].(int64)), append(bases, row[3].(string)),
+						append(hs, row[4].(int64)), append(cts, row[5].(*time.Time))
+				}
+			}
+		}
+		if len(rids) > 0 {
+			batch.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, seen_at)
+				SELECT $1, r, p, b, h, t, now() FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(r, p, b, h, t)
+				ON CONFLICT (connection_id, remote_id) DO UPDATE SET person_id = EXCLUDED.person_id, base = EXCLUDED.base,
+					base_hash = EXCLUDED.base_hash, remote_changed_at = EXCLUDED.remote_changed_at, seen_at = now(), deleted_at = NULL`,
+				c.ID, rids, pids, bases, hs, cts)
+		}
 	}
 	if !opts.NoQueue && len(touched) > 0 {
 		var qc []int16
@@ -468,6 +510,33 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		}
 	}
 	return stats, nil
+}
+
+// copyNewLinks copies rows (connection_id, remote_id, person_id, base,
+// base_hash, remote_changed_at) into crmsync_link inside a savepoint. It
+// reports false, with the savepoint rolled back, when a row's key is
+// already there.
+func copyNewLinks(ctx context.Context, tx pgx.Tx, rows [][]any) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert links: savepoint: %w", err)
+	}
+	_, err = sp.CopyFrom(ctx, pgx.Identifier{"crmsync_link"},
+		[]string{"connection_id", "remote_id", "person_id", "base", "base_hash", "remote_changed_at"}, pgx.CopyFromRows(rows))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if err := sp.Rollback(ctx); err != nil {
+			return false, fmt.Errorf("insert links: roll back to savepoint: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert links: %w", err)
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return false, fmt.Errorf("insert links: release savepoint: %w", err)
+	}
+	return true, nil
 }
 
 type linkWrite struct {
