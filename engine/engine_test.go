@@ -189,6 +189,57 @@ func TestResyncConvergesAndSecondResyncWritesNothing(t *testing.T) {
 	}
 }
 
+// A resync queues a person only in the CRMs where its push has something to
+// do: after a converged resync and one edit, the edited person is queued in
+// the other CRMs (Skarbe to record that it cannot take the edit), and no
+// one else anywhere.
+func TestResyncQueuesOnlyWhatNeedsAPush(t *testing.T) {
+	t.Parallel()
+	marie := mapping.Person{FirstName: "Marie", LastName: "Curie", Emails: []string{"marie@radium.fr"}, Phones: []string{"+33698765432"}}
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {jean, marie}})
+	w.resync()
+	queued := func() []string {
+		rows, err := w.e.Pool().Query(w.ctx, `SELECT c.name || ' ' || (SELECT e FROM unnest(p.emails) e LIMIT 1)
+			FROM crmsync_push_queue q JOIN crmsync_connection c ON c.id = q.connection_id JOIN crmsync_person p ON p.id = q.person_id
+			ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	id := w.listAll()
+	if q := queued(); len(q) != 0 {
+		t.Fatalf("a resync after a converged one queued %v, want no one", q)
+	}
+	if err := w.e.SetRunState(w.ctx, id, "completed", ""); err != nil {
+		t.Fatal(err)
+	}
+	ligo := w.find("ligo", "jean.dupont@acme.fr")
+	if len(ligo) != 1 {
+		t.Fatalf("ligo holds %d records of jean, want 1", len(ligo))
+	}
+	if err := w.sims["ligo"].UserEdit(ligo[0].ID, func(p *mapping.Person) { p.LastName = "Martin" }); err != nil {
+		t.Fatal(err)
+	}
+	w.listAll()
+	want := []string{"epixel jean.dupont@acme.fr", "nextlead jean.dupont@acme.fr", "skarbe jean.dupont@acme.fr"}
+	if q := queued(); !slices.Equal(q, want) {
+		t.Fatalf("queued %v, want %v", q, want)
+	}
+	st := w.drain()
+	if st.Updates != 2 || st.Skips != 1 || st.Creates != 0 {
+		t.Fatalf("push: %+v, want 2 updates and Skarbe's skip", st)
+	}
+}
+
 // A record already in step costs its push no database write: the link
 // row (its base state) is left as it is, not rewritten to advance
 // synced_version.

@@ -93,6 +93,21 @@ type personLinks struct {
 	pending *time.Time
 }
 
+// add adds one of the person's links in the connection: a tombstone, or a
+// live link with its base state decoded from raw.
+func (pl *personLinks) add(remoteID string, raw []byte, synced int64, deleted bool) error {
+	if deleted {
+		pl.tomb = true
+		return nil
+	}
+	base, err := decodeBase(raw)
+	if err != nil {
+		return err
+	}
+	pl.live = append(pl.live, liveLink{remoteID: remoteID, base: base, synced: synced})
+	return nil
+}
+
 type liveLink struct {
 	remoteID string
 	base     *mapping.Person
@@ -622,7 +637,7 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 		return
 	}
 	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version, seen_at)
-		SELECT $1, x.r, coalesce(p.merged_into, x.p), x.b::jsonb, x.h, x.t, x.v, clock_timestamp()
+		SELECT $1, x.r, coalesce(p.merged_into, x.p), x.b, x.h, x.t, x.v, clock_timestamp()
 		FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bigint[]) AS x(r, p, b, h, t, v)
 		JOIN crmsync_person p ON p.id = x.p
 		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
@@ -677,16 +692,10 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		if pl == nil {
 			continue
 		}
-		if deleted {
-			pl.tomb = true
-			continue
-		}
-		base, err := decodeBase(raw)
-		if err != nil {
+		if err := pl.add(rid, raw, synced, deleted); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		pl.live = append(pl.live, liveLink{remoteID: rid, base: base, synced: synced})
 	}
 	rows.Close()
 	rows, err = tx.Query(ctx, `SELECT person_id, attempted_at FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, pids)

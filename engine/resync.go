@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -217,18 +218,130 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	return stats, nil
 }
 
-// QueueAll queues every live person for a push check in every writable
-// connection of the run.
+// queueChunk is how many person IDs QueueAll plans at a time.
+const queueChunk = 2000
+
+// QueueAll queues every live person for a push in every writable
+// connection where the push has something to do: a create, an update, a
+// delete, or a skip to record. A person already in step in a connection
+// (every live link's base state is what the person projects to there) is
+// not queued there: its push would write nothing. People are planned as a
+// push plans them, chunk by chunk of IDs, two chunks at a time. A change
+// made after its chunk was planned is queued by the ingest that takes it
+// in, as any change is.
 func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
-	_, err := e.pool.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
-		SELECT c.id, p.id FROM crmsync_person p
-		CROSS JOIN crmsync_connection c
-		WHERE p.merged_into IS NULL AND p.deleted_at IS NULL AND c.id = ANY($1)
-		ON CONFLICT DO NOTHING`, e.writableIDs())
-	if err != nil {
+	var lo, hi int64
+	if err := e.pool.QueryRow(ctx, `SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM crmsync_person
+		WHERE merged_into IS NULL`).Scan(&lo, &hi); err != nil {
+		return fmt.Errorf("queue all for run %d: %w", runID, err)
+	}
+	var conns []*Conn
+	for _, c := range e.conns {
+		if c.Writable() {
+			conns = append(conns, c)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	for from := lo; from <= hi; from += queueChunk {
+		g.Go(func() error { return e.queueRange(gctx, conns, from, from+queueChunk) })
+	}
+	if err := g.Wait(); err != nil {
 		return fmt.Errorf("queue all for run %d: %w", runID, err)
 	}
 	return nil
+}
+
+// queueRange queues the people with IDs in [from, to) that need a push in
+// conns (see QueueAll).
+func (e *Engine) queueRange(ctx context.Context, conns []*Conn, from, to int64) error {
+	rows, err := e.pool.Query(ctx, "SELECT "+personCols+` FROM crmsync_person
+		WHERE id >= $1 AND id < $2 AND merged_into IS NULL AND deleted_at IS NULL ORDER BY id`, from, to)
+	if err != nil {
+		return fmt.Errorf("load people: %w", err)
+	}
+	var people []*PersonState
+	for rows.Next() {
+		st, err := scanPerson(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("scan person: %w", err)
+		}
+		people = append(people, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load people: %w", err)
+	}
+	if len(people) == 0 {
+		return nil
+	}
+	type key struct {
+		conn int16
+		pid  int64
+	}
+	byLink := map[key]*personLinks{}
+	rows, err = e.pool.Query(ctx, `SELECT connection_id, person_id, remote_id, base, synced_version, deleted_at IS NOT NULL
+		FROM crmsync_link WHERE person_id >= $1 AND person_id < $2`, from, to)
+	if err != nil {
+		return fmt.Errorf("load links: %w", err)
+	}
+	for rows.Next() {
+		var k key
+		var rid string
+		var raw []byte
+		var synced int64
+		var deleted bool
+		if err := rows.Scan(&k.conn, &k.pid, &rid, &raw, &synced, &deleted); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan link: %w", err)
+		}
+		pl := byLink[k]
+		if pl == nil {
+			pl = &personLinks{}
+			byLink[k] = pl
+		}
+		if err := pl.add(rid, raw, synced, deleted); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load links: %w", err)
+	}
+	// Whether a create waits for a listing or looks the person up first
+	// changes nothing here: it is queued either way.
+	listed := e.Now()
+	var qc []int16
+	var qp []int64
+	for _, c := range conns {
+		for _, st := range people {
+			pl := byLink[key{c.ID, st.ID}]
+			if pl == nil {
+				pl = &personLinks{}
+			}
+			pl.st = st
+			if slices.ContainsFunc(e.plan(c, pl, listed, DefaultSettle), writesSomething) {
+				qc, qp = append(qc, c.ID), append(qp, st.ID)
+			}
+		}
+	}
+	if len(qc) == 0 {
+		return nil
+	}
+	if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
+		SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ORDER BY c, p
+		ON CONFLICT DO NOTHING`, qc, qp); err != nil {
+		return fmt.Errorf("queue people: %w", err)
+	}
+	return nil
+}
+
+// writesSomething reports whether a push of op would call the CRM or
+// record an outcome: every op but an update with nothing to write.
+func writesSomething(op Op) bool {
+	return op.Kind != OpUpdate || op.Skip != "" || len(op.Fields) > 0
 }
 
 func (e *Engine) writableIDs() []int16 {
