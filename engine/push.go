@@ -307,9 +307,14 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	// change ingested while the batch runs cannot re-queue the person (its
 	// insert finds the row there), so the row is kept when the person has
 	// moved on since.
-	rows, err := tx.Query(ctx, `SELECT q.person_id, coalesce(p.version, 0) FROM crmsync_push_queue q
-		LEFT JOIN crmsync_person p ON p.id = q.person_id
-		WHERE q.connection_id = $1 AND q.person_id > $3 ORDER BY q.person_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED`, c.ID, limit, opts.After)
+	// The rows are claimed first and the versions looked up for them
+	// alone: as a join, the claim was planned (with fresh statistics) as a
+	// merge join that read the person table from its first row up to the
+	// cursor, 30 ms a claim late in a 100k resync.
+	rows, err := tx.Query(ctx, `SELECT q.person_id, coalesce((SELECT p.version FROM crmsync_person p WHERE p.id = q.person_id), 0)
+		FROM (SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1 AND person_id > $3
+			ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED) q
+		ORDER BY q.person_id`, c.ID, limit, opts.After)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}

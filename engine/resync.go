@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -226,7 +227,8 @@ const queueChunk = 2000
 // delete, or a skip to record. A person already in step in a connection
 // (every live link's base state is what the person projects to there) is
 // not queued there: its push would write nothing. People are planned as a
-// push plans them, chunk by chunk of IDs, two chunks at a time. A change
+// push plans them, chunk by chunk of IDs, four chunks at a time (so that
+// planning in Go overlaps reading and writing in Postgres). A change
 // made after its chunk was planned is queued by the ingest that takes it
 // in, as any change is.
 func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
@@ -242,12 +244,19 @@ func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	g.SetLimit(4)
 	for from := lo; from <= hi; from += queueChunk {
 		g.Go(func() error { return e.queueRange(gctx, conns, from, from+queueChunk) })
 	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("queue all for run %d: %w", runID, err)
+	}
+	// The queue was near empty at its last analyze. With those statistics
+	// the push's claim (the next 500 rows after a cursor) was planned as a
+	// bitmap scan of every row after the cursor, joined and sorted: 26 ms
+	// a claim at 100k instead of under 1.
+	if _, err := e.pool.Exec(ctx, `ANALYZE crmsync_push_queue`); err != nil {
+		e.logger.WarnContext(ctx, "analyze the push queue", slog.String("error", err.Error()))
 	}
 	return nil
 }
