@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,6 +154,100 @@ func personArgs(st *PersonState) []any {
 		nullable(p.Instagram), nullable(p.Twitter), nullable(p.Notes), nullable(string(p.LeadStage)),
 		nullable(p.PipelineStage), p.LeadScore, nullable(p.Owner), conns, ats}
 }
+
+// personUpdates collects the changed people of an ingest batch, written
+// as one UPDATE instead of one statement a person. A parameter cannot carry
+// an array per row (unnest flattens arrays of arrays), so the list columns
+// travel as array literals, one per person.
+type personUpdates struct {
+	ids                              []int64
+	texts                            [14][]*string
+	emails, phones, provConn, provAt []string
+	scores                           []*int32
+}
+
+// add adds st's values.
+func (u *personUpdates) add(st *PersonState) {
+	p := &st.Person
+	u.ids = append(u.ids, st.ID)
+	for i, v := range []string{p.FirstName, p.LastName, p.LinkedIn, p.Company, p.JobTitle, p.Website, p.Address,
+		p.Facebook, p.Instagram, p.Twitter, p.Notes, string(p.LeadStage), p.PipelineStage, p.Owner} {
+		var ptr *string
+		if v != "" {
+			ptr = &v
+		}
+		u.texts[i] = append(u.texts[i], ptr)
+	}
+	u.emails = append(u.emails, arrayLiteral(p.Emails, pgQuote))
+	u.phones = append(u.phones, arrayLiteral(p.Phones, pgQuote))
+	var score *int32
+	if p.LeadScore != nil {
+		v := int32(*p.LeadScore)
+		score = &v
+	}
+	u.scores = append(u.scores, score)
+	conns := make([]string, nFields)
+	ats := make([]string, nFields)
+	for i := range nFields {
+		var pv Prov
+		if i < len(st.Prov) {
+			pv = st.Prov[i]
+		}
+		conns[i] = strconv.Itoa(int(pv.Conn))
+		ats[i] = pv.At.UTC().Format("2006-01-02 15:04:05.999999-07")
+	}
+	u.provConn = append(u.provConn, arrayLiteral(conns, nil))
+	u.provAt = append(u.provAt, arrayLiteral(ats, pgQuote))
+}
+
+// queue adds the UPDATE to b, when there is anyone to update.
+func (u *personUpdates) queue(b *pgx.Batch) {
+	if len(u.ids) == 0 {
+		return
+	}
+	args := []any{u.ids}
+	for _, col := range u.texts {
+		args = append(args, col)
+	}
+	args = append(args, u.emails, u.phones, u.scores, u.provConn, u.provAt)
+	b.Queue(`UPDATE crmsync_person p SET first_name = x.fn, last_name = x.ln, emails = x.em::text[], phones = x.ph::text[],
+		linkedin_url = x.li, company = x.co, job_title = x.jt, website = x.ws, address = x.ad, facebook = x.fb,
+		instagram = x.ig, twitter = x.tw, notes = x.nt, lead_stage = x.ls, pipeline_stage = x.ps, lead_score = x.sc,
+		owner = x.ow, prov_conn = x.pc::smallint[], prov_at = x.pa::timestamptz[], version = p.version + 1, updated_at = now()
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+			$16::text[], $17::text[], $18::integer[], $19::text[], $20::text[])
+			AS x(id, fn, ln, li, co, jt, ws, ad, fb, ig, tw, nt, ls, ps, ow, em, ph, sc, pc, pa)
+		WHERE p.id = x.id`, args...)
+}
+
+// arrayLiteral writes elems as a Postgres array literal, each element
+// through quote (nil: as it is).
+func arrayLiteral(elems []string, quote func(string) string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if quote != nil {
+			e = quote(e)
+		}
+		b.WriteString(e)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// pgQuote double-quotes s for an array literal: backslashes and double
+// quotes escaped with a backslash, everything else as it is.
+func pgQuote(s string) string {
+	return `"` + arrayEscaper.Replace(s) + `"`
+}
+
+// arrayEscaper escapes an array literal's quoted element (a
+// strings.Replacer holds no state and is safe for concurrent use).
+var arrayEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // loadPeople reads live people by id.
 func loadPeople(ctx context.Context, q pgx.Tx, ids []int64) (map[int64]*PersonState, error) {

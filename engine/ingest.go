@@ -362,6 +362,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 
 	// Write everything back.
 	var newRows [][]any
+	var updates personUpdates
 	batch := &pgx.Batch{}
 	for pid, st := range people {
 		if _, gone := mergedInto[pid]; gone {
@@ -372,13 +373,10 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 			continue
 		}
 		if st.Dirty {
-			args := append(personArgs(st), st.ID)
-			batch.Queue(`UPDATE crmsync_person SET first_name=$1, last_name=$2, emails=$3, phones=$4, linkedin_url=$5,
-				company=$6, job_title=$7, website=$8, address=$9, facebook=$10, instagram=$11, twitter=$12, notes=$13,
-				lead_stage=$14, pipeline_stage=$15, lead_score=$16, owner=$17, prov_conn=$18, prov_at=$19,
-				version = version + 1, updated_at = now() WHERE id = $20`, args...)
+			updates.add(st)
 		}
 	}
+	updates.queue(batch)
 	if len(newRows) > 0 {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_person"}, []string{"id", "first_name", "last_name", "emails", "phones",
 			"linkedin_url", "company", "job_title", "website", "address", "facebook", "instagram", "twitter", "notes",
