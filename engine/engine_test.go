@@ -622,6 +622,45 @@ func TestNoCreateInACRMNeverListed(t *testing.T) {
 	}
 }
 
+// No CRM gets creates until every CRM has been listed in full once: the
+// record that shows two people to be one may be in the last CRM listed.
+// Here NextLead knows jean by email, Ligo by LinkedIn URL, and only Skarbe
+// by both; pushing after the first two listings would give NextLead a
+// second jean.
+func TestNoCreateUntilEveryCRMIsListed(t *testing.T) {
+	t.Parallel()
+	byMail, byURL := jean, jean
+	byMail.LinkedIn = ""
+	byURL.Emails = nil
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": {byMail}, "ligo": {byURL}, "skarbe": {jean}})
+	jeans := func(kind string) int {
+		n := 0
+		for _, r := range w.sims[kind].Snapshot() {
+			if slices.ContainsFunc(r.Person.Emails, func(e string) bool { return strings.EqualFold(e, jean.Emails[0]) }) ||
+				strings.Contains(r.Person.LinkedIn, "jean-dupont") {
+				n++
+			}
+		}
+		return n
+	}
+	for _, name := range []string{"nextlead", "ligo"} {
+		c, _ := w.e.Conn(name)
+		if _, err := w.e.Poll(w.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.drain(); st.Creates != 0 {
+		t.Fatalf("%d creates before every CRM was listed, want 0", st.Creates)
+	}
+	w.pollAll()
+	w.pollAll()
+	for kind := range w.sims {
+		if got := jeans(kind); got != 1 {
+			t.Errorf("%s holds %d records of jean after every CRM was listed, want 1", kind, got)
+		}
+	}
+}
+
 // A create whose batch never recorded its outcome may land after a listing
 // that began after the batch's pending mark (the batch's calls run for as
 // long as the batch does): in a CRM without search it waits for a listing

@@ -722,10 +722,24 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 	// During a resync's push phase every listing is fresh: updates are not
 	// read back first (the same reasoning as no find before create).
 	var lastListing time.Time
-	var resyncPushing bool
+	var resyncPushing, allListed bool
+	ids := make([]int16, len(e.conns))
+	for i, oc := range e.conns {
+		ids[i] = oc.ID
+	}
 	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT last_poll_ok_at FROM crmsync_sync_state WHERE connection_id = $1), 'epoch'),
-		EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state = 'pushing')`, c.ID).Scan(&lastListing, &resyncPushing); err != nil {
+		EXISTS (SELECT 1 FROM crmsync_resync_run WHERE state = 'pushing'),
+		(SELECT count(*) FROM crmsync_sync_state WHERE connection_id = ANY($2) AND last_poll_ok_at IS NOT NULL) = cardinality($2::smallint[])`,
+		c.ID, ids).Scan(&lastListing, &resyncPushing, &allListed); err != nil {
 		return nil, fmt.Errorf("read listing and resync state: %w", err)
+	}
+	if !allListed {
+		// A CRM not yet listed in full may hold the record that shows two
+		// people are one (an email here, a LinkedIn URL there): creating
+		// either of them now would hold that person twice once it is
+		// listed. Creates wait, as in a CRM never listed, for every
+		// connection's first complete listing.
+		lastListing = time.Time{}
 	}
 
 	var ops []Op
