@@ -388,7 +388,17 @@ func TestRetriedCreateAdoptsTheRecordALostReplyMade(t *testing.T) {
 		SELECT $1, id FROM crmsync_person`, nl.ID); err != nil {
 		t.Fatal(err)
 	}
-	st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{})
+	// While the lost request could still land, the create waits: a search
+	// now could miss a record about to be written.
+	st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Adopted != 0 || st.Creates != 0 || st.Remaining != 1 {
+		t.Fatalf("push within the settle time = %+v, want the create left for later", st)
+	}
+	// Once it cannot land any more, the search finds the record.
+	st, err = w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,13 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time, settle ti
 		}
 		if pl.pending != nil {
 			switch {
+			case e.Now().Before(pl.pending.Add(settle)):
+				// The lost request may still land: a CRM applies a create
+				// whose caller died mid-call (a worker killed with kill -9)
+				// when it gets to it. A search now could miss it and the
+				// person be created twice (16 people held twice in Skarbe,
+				// seen in the kill -9 suite); it waits until it cannot.
+				op.Defer = true
 			case (c.Caps.FindByEmail && len(st.Person.Emails) > 0) || (c.Caps.FindByLinkedIn && st.Person.LinkedIn != ""):
 				op.FindFirst = true
 			case lastListing.After(pl.pending.Add(settle)):
