@@ -202,8 +202,15 @@ func TestWorkerRunsResyncAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := pool.QueryRow(context.Background(), `SELECT state::text FROM river_job WHERE kind = 'crmsync.resync'`).Scan(&state); err != nil {
-		t.Fatal(err)
+	// The run is completed by the resync job's last step; River records the
+	// job itself as completed once that step has returned, a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := pool.QueryRow(context.Background(), `SELECT state::text FROM river_job WHERE kind = 'crmsync.resync'`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state == "completed" || time.Now().After(deadline) {
+			break
+		}
 	}
 	if state != "completed" {
 		t.Fatalf("resync job state = %s, want completed", state)
