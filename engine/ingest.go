@@ -422,38 +422,40 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		}
 	}
 	if len(linkWrites) > 0 {
-		var rids, bases []string
-		var pids, hs []int64
-		var cts []*time.Time
+		n := len(linkWrites)
+		rids, bases := make([]string, n), make([]string, n)
+		pids, hs := make([]int64, n), make([]int64, n)
+		cts := make([]*time.Time, n)
 		var fresh [][]any
-		for _, lw := range linkWrites {
-			var ct *time.Time
+		for i, lw := range linkWrites {
+			rids[i], pids[i], bases[i], hs[i] = lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
 			if !lw.changedAt.IsZero() {
 				t := lw.changedAt
-				ct = &t
+				cts[i] = &t
 			}
-			base := string(encodeBase(&lw.base))
 			if _, known := links[lw.remoteID]; !known {
-				fresh = append(fresh, []any{c.ID, lw.remoteID, resolve(lw.personID), base, lw.hash, ct})
-				continue
+				fresh = append(fresh, []any{c.ID, rids[i], pids[i], bases[i], hs[i], cts[i]})
 			}
-			rids, pids, bases, hs, cts = append(rids, lw.remoteID), append(pids, resolve(lw.personID)), append(bases, base),
-				append(hs, lw.hash), append(cts, ct)
 		}
 		if len(fresh) > 0 {
-			// Links not in the store when the batch read them are copied in.
-			// A push may have linked one of them since (a record it just
-			// created, listed before its answer was recorded): the copy
-			// then fails on the key, and those rows are upserted instead.
+			// Links not in the store when the batch read them are copied in,
+			// and only the known ones upserted. A push may have linked one
+			// of them since (a record it just created, listed before its
+			// answer was recorded): the copy then fails on the key, and all
+			// are upserted.
 			copied, err := copyNewLinks(ctx, tx, fresh)
 			if err != nil {
 				return stats, err
 			}
-			if !copied {
-				for _, row := range fresh {
-					rids, pids, bases, hs, cts = append(rids, row[1].(string)), append(pids, row[2].(int64)), append(bases, row[3].(string)),
-						append(hs, row[4].(int64)), append(cts, row[5].(*time.Time))
+			if copied {
+				keep := 0
+				for i := range n {
+					if _, known := links[rids[i]]; known {
+						rids[keep], pids[keep], bases[keep], hs[keep], cts[keep] = rids[i], pids[i], bases[i], hs[i], cts[i]
+						keep++
+					}
 				}
+				rids, pids, bases, hs, cts = rids[:keep], pids[:keep], bases[:keep], hs[:keep], cts[:keep]
 			}
 		}
 		if len(rids) > 0 {
