@@ -51,6 +51,8 @@ type Engine struct {
 	BatchSize int
 	// seen skips records unchanged since this process last ingested them.
 	seen *seenCache
+	// group ingests the resync listings' batches together.
+	group ingestGroup
 }
 
 // New registers the connections in the database and returns an engine.

@@ -64,16 +64,15 @@ type IngestOptions struct {
 // into the canonical store, in one transaction under the fleet-wide ingest
 // lock, and queues pushes for the people whose canonical values changed.
 func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, opts IngestOptions) (IngestStats, error) {
-	var stats IngestStats
 	if len(recs) == 0 {
-		return stats, nil
+		return IngestStats{}, nil
 	}
 	tx := opts.Tx
 	if tx == nil {
 		var err error
 		tx, err = e.pool.Begin(ctx)
 		if err != nil {
-			return stats, fmt.Errorf("ingest %s: begin: %w", c.Name(), err)
+			return IngestStats{}, fmt.Errorf("ingest %s: begin: %w", c.Name(), err)
 		}
 		defer func() { _ = tx.Rollback(ctx) }()
 	}
@@ -81,21 +80,36 @@ func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, o
 	// every ingest of the fleet.
 	prep, err := e.prepareIngest(ctx, tx, c, recs)
 	if err != nil {
-		return stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
+		return IngestStats{}, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ingestLockKey); err != nil {
-		return stats, fmt.Errorf("ingest %s: lock: %w", c.Name(), err)
-	}
-	stats, err = e.ingestTx(ctx, tx, c, prep, opts)
-	if err != nil {
-		return stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
+	part := &ingestPart{c: c, b: prep, opts: opts}
+	if err := e.ingestLocked(ctx, tx, []*ingestPart{part}, !opts.NoQueue); err != nil {
+		return part.stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
 	if opts.Tx == nil {
 		if err := tx.Commit(ctx); err != nil {
-			return stats, fmt.Errorf("ingest %s: commit: %w", c.Name(), err)
+			return part.stats, fmt.Errorf("ingest %s: commit: %w", c.Name(), err)
 		}
 	}
-	return stats, nil
+	return part.stats, nil
+}
+
+// ingestLocked takes the fleet-wide ingest lock in tx and ingests parts, in
+// order, as if each were a batch of its own.
+func (e *Engine) ingestLocked(ctx context.Context, tx pgx.Tx, parts []*ingestPart, queue bool) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ingestLockKey); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return e.ingestTx(ctx, tx, parts, queue)
+}
+
+// ingestPart is one connection's batch within an ingest transaction, and
+// what the transaction did with it.
+type ingestPart struct {
+	c     *Conn
+	b     *ingestBatch
+	opts  IngestOptions
+	stats IngestStats
 }
 
 // ingestBatch is a batch of records made ready for ingest outside the
@@ -112,7 +126,12 @@ type ingestBatch struct {
 	received int
 }
 
-func (e *Engine) prepareIngest(ctx context.Context, tx pgx.Tx, c *Conn, in []providers.Record) (*ingestBatch, error) {
+// queryRower is what reserving person IDs needs: a pool or a transaction.
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (e *Engine) prepareIngest(ctx context.Context, q queryRower, c *Conn, in []providers.Record) (*ingestBatch, error) {
 	b := &ingestBatch{received: len(in)}
 	pos := make(map[string]int, len(in))
 	b.recs = make([]providers.Record, 0, len(in))
@@ -138,66 +157,69 @@ func (e *Engine) prepareIngest(ctx context.Context, tx pgx.Tx, c *Conn, in []pro
 	}
 	// Sequence values are not transactional: IDs reserved here and not
 	// used are skipped, never reused.
-	if err := tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
+	if err := q.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
 		FROM generate_series(1, $1)`, len(b.recs)).Scan(&b.reserved); err != nil {
 		return nil, fmt.Errorf("reserve person ids: %w", err)
 	}
 	return b, nil
 }
 
-func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatch, opts IngestOptions) (IngestStats, error) {
-	stats := IngestStats{Records: b.received, Issues: b.issues}
-	observed := e.Now().UTC()
-	holds := c.Caps.Holds
-	recs, ids := b.recs, b.ids
+// linkKey is a link's key: its connection and the record's ID there.
+type linkKey struct {
+	conn     int16
+	remoteID string
+}
 
-	links := make(map[string]*linkRow, len(recs))
-	rows, err := tx.Query(ctx, `SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL, seen_at
-		FROM crmsync_link WHERE connection_id = $1 AND remote_id = ANY($2)`, c.ID, ids)
-	if err != nil {
-		return stats, fmt.Errorf("load links: %w", err)
+// ingestItem is a record that needs work, with its part and position.
+type ingestItem struct {
+	part *ingestPart
+	i    int
+}
+
+func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, queue bool) error {
+	observed := e.Now().UTC()
+	for _, p := range parts {
+		p.stats = IngestStats{Records: p.b.received, Issues: p.b.issues}
 	}
-	for rows.Next() {
-		var rid string
-		var raw []byte
-		l := &linkRow{}
-		if err := rows.Scan(&rid, &l.personID, &raw, &l.hash, &l.deleted, &l.seenAt); err != nil {
-			rows.Close()
-			return stats, fmt.Errorf("scan link: %w", err)
-		}
-		if l.base, err = decodeBase(raw); err != nil {
-			rows.Close()
-			return stats, err
-		}
-		links[rid] = l
+
+	// The links of every part, read in one round trip.
+	links := make(map[linkKey]*linkRow)
+	reads := &pgx.Batch{}
+	for _, p := range parts {
+		reads.Queue(`SELECT remote_id, person_id, base, base_hash, deleted_at IS NOT NULL, seen_at
+			FROM crmsync_link WHERE connection_id = $1 AND remote_id = ANY($2)`, p.c.ID, p.b.ids)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return stats, fmt.Errorf("load links: %w", err)
+	res := tx.SendBatch(ctx, reads)
+	for _, p := range parts {
+		if err := readLinks(res, p.c.ID, links); err != nil {
+			_ = res.Close()
+			return err
+		}
+	}
+	if err := res.Close(); err != nil {
+		return fmt.Errorf("load links: %w", err)
 	}
 
 	// Unchanged records (same hash as their live link's base) cost nothing.
-	work := recs[:0:0]
-	var workIdx []int
-	for i, r := range recs {
-		if l, ok := links[r.ID]; ok && !l.deleted && (l.hash == b.hashes[i] || (!opts.ListedAt.IsZero() && l.seenAt.After(opts.ListedAt))) {
-			stats.Unchanged++
-			continue
+	var work []ingestItem
+	for _, p := range parts {
+		listedAt := p.opts.ListedAt
+		for i, r := range p.b.recs {
+			if l, ok := links[linkKey{p.c.ID, r.ID}]; ok && !l.deleted && (l.hash == p.b.hashes[i] || (!listedAt.IsZero() && l.seenAt.After(listedAt))) {
+				p.stats.Unchanged++
+				continue
+			}
+			work = append(work, ingestItem{part: p, i: i})
 		}
-		work = append(work, r)
-		workIdx = append(workIdx, i)
 	}
 	if len(work) == 0 {
-		return stats, nil
+		return nil
 	}
 
 	// Identities of the records that need work.
 	var emails, urls []string
-	recKeys := make([][]string, len(work))
-	for i := range work {
-		keys := b.keys[workIdx[i]]
-		recKeys[i] = keys
-		for _, k := range keys {
+	for _, w := range work {
+		for _, k := range w.part.b.keys[w.i] {
 			if k[0] == 'e' {
 				emails = append(emails, k[2:])
 			} else {
@@ -213,27 +235,27 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		rows, err := tx.Query(ctx, `SELECT kind::text, value, person_id FROM crmsync_identity
 			WHERE (kind = 'e' AND value = ANY($1)) OR (kind = 'l' AND value = ANY($2))`, emails, urls)
 		if err != nil {
-			return stats, fmt.Errorf("load identities: %w", err)
+			return fmt.Errorf("load identities: %w", err)
 		}
 		for rows.Next() {
 			var kind, value string
 			var pid int64
 			if err := rows.Scan(&kind, &value, &pid); err != nil {
 				rows.Close()
-				return stats, fmt.Errorf("scan identity: %w", err)
+				return fmt.Errorf("scan identity: %w", err)
 			}
 			idx[kind+":"+value] = pid
 			inDB[kind+":"+value] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return stats, fmt.Errorf("load identities: %w", err)
+			return fmt.Errorf("load identities: %w", err)
 		}
 	}
 
 	var need []int64
-	for _, r := range work {
-		if l, ok := links[r.ID]; ok {
+	for _, w := range work {
+		if l, ok := links[linkKey{w.part.c.ID, w.part.b.ids[w.i]}]; ok {
 			need = append(need, l.personID)
 		}
 	}
@@ -243,19 +265,26 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 	slices.Sort(need)
 	people, err := loadPeople(ctx, tx, slices.Compact(need))
 	if err != nil {
-		return stats, err
+		return err
 	}
 
-	reserved := b.reserved
-
-	type merge struct{ survivor, merged int64 }
+	type merge struct {
+		survivor, merged int64
+		reason           string
+	}
 	var (
 		merges     []merge
 		changes    []FieldChange
 		newIdents  = map[string]int64{}
 		linkWrites []linkWrite
 		touched    = map[int64]bool{}
+		// createdBy is the part whose record created each new person.
+		createdBy = map[int64]*ingestPart{}
+		reserved  = map[*ingestPart][]int64{}
 	)
+	for _, p := range parts {
+		reserved[p] = p.b.reserved
+	}
 	mergedInto := map[int64]int64{}
 	resolve := func(pid int64) int64 {
 		for {
@@ -267,13 +296,16 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		}
 	}
 
-	for i, r := range work {
+	for _, w := range work {
+		p, c := w.part, w.part.c
+		r := &p.b.recs[w.i]
+		keys := p.b.keys[w.i]
 		cands := map[int64]bool{}
-		l := links[r.ID]
+		l := links[linkKey{c.ID, r.ID}]
 		if l != nil && !l.deleted {
 			cands[resolve(l.personID)] = true
 		}
-		for _, k := range recKeys[i] {
+		for _, k := range keys {
 			if pid, ok := idx[k]; ok {
 				cands[resolve(pid)] = true
 			}
@@ -281,26 +313,29 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		var pid int64
 		switch len(cands) {
 		case 0:
-			pid = reserved[0]
-			reserved = reserved[1:]
+			pid = reserved[p][0]
+			reserved[p] = reserved[p][1:]
 			st := &PersonState{ID: pid, Prov: make([]Prov, nFields), New: true, Version: 1}
 			people[pid] = st
-			stats.NewPeople++
+			createdBy[pid] = p
+			p.stats.NewPeople++
 		default:
 			ordered := make([]int64, 0, len(cands))
-			for p := range cands {
-				ordered = append(ordered, p)
+			for cand := range cands {
+				ordered = append(ordered, cand)
 			}
 			slices.Sort(ordered)
 			pid = ordered[0]
 			for _, m := range ordered[1:] {
 				survivor, merged := people[pid], people[m]
-				changes = append(changes, e.merger.Fold(survivor, merged)...)
+				ch := e.merger.Fold(survivor, merged)
+				changes = append(changes, ch...)
+				p.stats.Changes += len(ch)
 				mergedInto[m] = pid
 				if !merged.New {
-					merges = append(merges, merge{survivor: pid, merged: m})
+					merges = append(merges, merge{survivor: pid, merged: m, reason: fmt.Sprintf("a %s record matched both people", c.Name())})
 				} else {
-					stats.NewPeople--
+					createdBy[m].stats.NewPeople--
 				}
 				for k, v := range idx {
 					if v == m {
@@ -319,7 +354,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 				}
 				delete(touched, m)
 				touched[pid] = true
-				stats.Merges++
+				p.stats.Merges++
 			}
 		}
 		st := people[pid]
@@ -332,15 +367,17 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 			at = observed
 		}
 		at = at.UTC().Truncate(time.Microsecond)
+		holds := c.Caps.Holds
 		ch := e.merger.Apply(st, &r.Person, base, holds, c.ID, at)
 		changes = append(changes, ch...)
+		p.stats.Changes += len(ch)
 		if len(ch) > 0 || l == nil || l.deleted || l.personID != pid {
 			touched[pid] = true
 		}
 		if l == nil || l.deleted {
-			stats.NewLinks++
+			p.stats.NewLinks++
 		}
-		for _, k := range recKeys[i] {
+		for _, k := range keys {
 			if cur, ok := idx[k]; !ok || cur != pid {
 				idx[k] = pid
 				newIdents[k] = pid
@@ -356,9 +393,8 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 				}
 			}
 		}
-		linkWrites = append(linkWrites, linkWrite{remoteID: r.ID, personID: pid, base: nb, hash: b.hashes[workIdx[i]], changedAt: r.ChangedAt})
+		linkWrites = append(linkWrites, linkWrite{conn: c.ID, remoteID: r.ID, personID: pid, base: nb, hash: p.b.hashes[w.i], changedAt: r.ChangedAt})
 	}
-	stats.Changes = len(changes)
 
 	// Write everything back.
 	var newRows [][]any
@@ -382,7 +418,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 			"linkedin_url", "company", "job_title", "website", "address", "facebook", "instagram", "twitter", "notes",
 			"lead_stage", "pipeline_stage", "lead_score", "owner", "prov_conn", "prov_at", "version"}, pgx.CopyFromRows(newRows))
 		if err != nil {
-			return stats, fmt.Errorf("insert people: %w", err)
+			return fmt.Errorf("insert people: %w", err)
 		}
 	}
 	for _, m := range merges {
@@ -392,8 +428,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 			SELECT 1 FROM crmsync_pending_create p2 WHERE p2.person_id = $1 AND p2.connection_id = crmsync_pending_create.connection_id)`, m.survivor, m.merged)
 		batch.Queue(`DELETE FROM crmsync_pending_create WHERE person_id = $1`, m.merged)
 		batch.Queue(`UPDATE crmsync_person SET merged_into = $1, updated_at = now() WHERE id = $2 OR merged_into = $2`, m.survivor, m.merged)
-		batch.Queue(`INSERT INTO crmsync_merge (survivor, merged, reason) VALUES ($1, $2, $3)`, m.survivor, m.merged,
-			fmt.Sprintf("a %s record matched both people", c.Name()))
+		batch.Queue(`INSERT INTO crmsync_merge (survivor, merged, reason) VALUES ($1, $2, $3)`, m.survivor, m.merged, m.reason)
 		batch.Queue(`DELETE FROM crmsync_push_queue WHERE person_id = $1`, m.merged)
 	}
 	if len(newIdents) > 0 {
@@ -412,7 +447,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 		if len(fresh) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_identity"}, []string{"kind", "value", "person_id"},
 				pgx.CopyFromRows(fresh)); err != nil {
-				return stats, fmt.Errorf("insert identities: %w", err)
+				return fmt.Errorf("insert identities: %w", err)
 			}
 		}
 		if len(kinds) > 0 {
@@ -423,18 +458,18 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 	}
 	if len(linkWrites) > 0 {
 		n := len(linkWrites)
-		rids, bases := make([]string, n), make([]string, n)
+		conns, rids, bases := make([]int16, n), make([]string, n), make([]string, n)
 		pids, hs := make([]int64, n), make([]int64, n)
 		cts := make([]*time.Time, n)
 		var fresh [][]any
 		for i, lw := range linkWrites {
-			rids[i], pids[i], bases[i], hs[i] = lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
+			conns[i], rids[i], pids[i], bases[i], hs[i] = lw.conn, lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
 			if !lw.changedAt.IsZero() {
 				t := lw.changedAt
 				cts[i] = &t
 			}
-			if _, known := links[lw.remoteID]; !known {
-				fresh = append(fresh, []any{c.ID, rids[i], pids[i], bases[i], hs[i], cts[i]})
+			if _, known := links[linkKey{lw.conn, lw.remoteID}]; !known {
+				fresh = append(fresh, []any{conns[i], rids[i], pids[i], bases[i], hs[i], cts[i]})
 			}
 		}
 		if len(fresh) > 0 {
@@ -445,28 +480,28 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 			// are upserted.
 			copied, err := copyNewLinks(ctx, tx, fresh)
 			if err != nil {
-				return stats, err
+				return err
 			}
 			if copied {
 				keep := 0
 				for i := range n {
-					if _, known := links[rids[i]]; known {
-						rids[keep], pids[keep], bases[keep], hs[keep], cts[keep] = rids[i], pids[i], bases[i], hs[i], cts[i]
+					if _, known := links[linkKey{conns[i], rids[i]}]; known {
+						conns[keep], rids[keep], pids[keep], bases[keep], hs[keep], cts[keep] = conns[i], rids[i], pids[i], bases[i], hs[i], cts[i]
 						keep++
 					}
 				}
-				rids, pids, bases, hs, cts = rids[:keep], pids[:keep], bases[:keep], hs[:keep], cts[:keep]
+				conns, rids, pids, bases, hs, cts = conns[:keep], rids[:keep], pids[:keep], bases[:keep], hs[:keep], cts[:keep]
 			}
 		}
 		if len(rids) > 0 {
 			batch.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, seen_at)
-				SELECT $1, r, p, b, h, t, now() FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(r, p, b, h, t)
+				SELECT c, r, p, b, h, t, now() FROM unnest($1::smallint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(c, r, p, b, h, t)
 				ON CONFLICT (connection_id, remote_id) DO UPDATE SET person_id = EXCLUDED.person_id, base = EXCLUDED.base,
 					base_hash = EXCLUDED.base_hash, remote_changed_at = EXCLUDED.remote_changed_at, seen_at = now(), deleted_at = NULL`,
-				c.ID, rids, pids, bases, hs, cts)
+				conns, rids, pids, bases, hs, cts)
 		}
 	}
-	if !opts.NoQueue && len(touched) > 0 {
+	if queue && len(touched) > 0 {
 		var qc []int16
 		var qp []int64
 		for pid := range touched {
@@ -488,13 +523,14 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 	}
 	if batch.Len() > 0 {
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return stats, fmt.Errorf("write batch: %w", err)
+			return fmt.Errorf("write batch: %w", err)
 		}
 	}
 	// History records how known people changed. A person first seen in
-	// this batch has no history yet: where each of its values came from is
-	// its provenance (prov_conn, prov_at), written with it, and a full
-	// resync would otherwise write a history row per field of every person.
+	// this transaction has no history yet: where each of its values came
+	// from is its provenance (prov_conn, prov_at), written with it, and a
+	// full resync would otherwise write a history row per field of every
+	// person.
 	hist := make([][]any, 0, len(changes))
 	for _, ch := range changes {
 		pid := resolve(ch.PersonID)
@@ -506,10 +542,35 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, c *Conn, b *ingestBatc
 	if len(hist) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"crmsync_change"},
 			[]string{"person_id", "field", "old_value", "new_value", "connection_id", "source_at"}, pgx.CopyFromRows(hist)); err != nil {
-			return stats, fmt.Errorf("write history: %w", err)
+			return fmt.Errorf("write history: %w", err)
 		}
 	}
-	return stats, nil
+	return nil
+}
+
+// readLinks reads the next result of a batch of link reads into links.
+func readLinks(res pgx.BatchResults, conn int16, links map[linkKey]*linkRow) error {
+	rows, err := res.Query()
+	if err != nil {
+		return fmt.Errorf("load links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid string
+		var raw []byte
+		l := &linkRow{}
+		if err := rows.Scan(&rid, &l.personID, &raw, &l.hash, &l.deleted, &l.seenAt); err != nil {
+			return fmt.Errorf("scan link: %w", err)
+		}
+		if l.base, err = decodeBase(raw); err != nil {
+			return err
+		}
+		links[linkKey{conn, rid}] = l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load links: %w", err)
+	}
+	return nil
 }
 
 // copyNewLinks copies rows (connection_id, remote_id, person_id, base,
@@ -540,6 +601,7 @@ func copyNewLinks(ctx context.Context, tx pgx.Tx, rows [][]any) (bool, error) {
 }
 
 type linkWrite struct {
+	conn      int16
 	remoteID  string
 	personID  int64
 	base      mapping.Person

@@ -193,7 +193,7 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	})
 	g.Go(func() error {
 		for batch := range batches {
-			st, err := e.Ingest(gctx, c, batch, IngestOptions{NoQueue: true, ListedAt: start})
+			st, err := e.ingestGrouped(gctx, c, batch, start)
 			if err != nil {
 				return err
 			}
