@@ -62,13 +62,16 @@ func NormalizePhone(s, region string) Phone {
 	// Spellings of one number that differ only in separators ("06 12 34
 	// 56 78", "06.12.34.56.78", "0612345678") share one entry, keyed by
 	// their digits: they parse alike (TestPropPhoneDigitsKeepE164), and a
-	// listing meets a number in several of them. The entry holds the E.164
-	// form; Raw is always this input's.
-	key := raw
+	// listing meets a number in several of them. A number written with its
+	// country code (+ and a digit from 1 to 9) parses alike in every
+	// region (TestPropPlusNumbersIgnoreRegion), so its entry has none. The entry holds the E.164 form; Raw is always this input's.
+	k := phoneMemoKey{raw: raw, region: region}
 	if d, ok := phoneDigits(raw); ok {
-		key = d
+		k.raw = d
+		if len(d) > 1 && d[0] == '+' && d[1] >= '1' && d[1] <= '9' {
+			k.region = ""
+		}
 	}
-	k := phoneMemoKey{raw: key, region: region}
 	if p, ok := phones.get(k); ok {
 		p.Raw = raw
 		return p
@@ -115,36 +118,49 @@ func NormalizePhones(list []string, region string) []string {
 	return out
 }
 
-// phoneMemoSize bounds the memo of parsed numbers: about 100 bytes an entry,
-// so some 13 MiB when full. A full memo is emptied and refills.
+// phoneMemoSize bounds each of the memo's two generations: about 100
+// bytes an entry, so some 26 MiB when both are full.
 const phoneMemoSize = 1 << 17
 
 // phones memoizes NormalizePhone. Parsing a number with phonenumbers costs
 // 10 to 20 µs, and the same numbers are parsed over and over: every poll of a
-// CRM without change feeds decodes every record again. The memo caches a pure
-// function, so it changes no result, only the time taken.
-var phones = &phoneMemo{m: make(map[phoneMemoKey]Phone)}
+// CRM without change feeds decodes every record again, and every write reads
+// back the numbers it sent. The memo caches a pure function, so it changes
+// no result, only the time taken.
+var phones = newPhoneMemo()
 
+// phoneMemoKey is a memo entry's key: the number's digits (or its text) and
+// the region it was read in ("" for numbers with a country code).
 type phoneMemoKey struct{ raw, region string }
 
+// phoneMemo holds two generations of entries: when the current one is full
+// it becomes the previous one, and the previous one is dropped, so the
+// numbers met lately stay.
 type phoneMemo struct {
-	mu sync.RWMutex
-	m  map[phoneMemoKey]Phone
+	mu        sync.RWMutex
+	cur, prev map[phoneMemoKey]Phone
+}
+
+func newPhoneMemo() *phoneMemo {
+	return &phoneMemo{cur: make(map[phoneMemoKey]Phone), prev: map[phoneMemoKey]Phone{}}
 }
 
 func (m *phoneMemo) get(k phoneMemoKey) (Phone, bool) {
 	m.mu.RLock()
-	p, ok := m.m[k]
+	p, ok := m.cur[k]
+	if !ok {
+		p, ok = m.prev[k]
+	}
 	m.mu.RUnlock()
 	return p, ok
 }
 
 func (m *phoneMemo) put(k phoneMemoKey, p Phone) {
 	m.mu.Lock()
-	if len(m.m) >= phoneMemoSize {
-		clear(m.m)
+	if len(m.cur) >= phoneMemoSize {
+		m.prev, m.cur = m.cur, make(map[phoneMemoKey]Phone, phoneMemoSize/4)
 	}
-	m.m[k] = p
+	m.cur[k] = p
 	m.mu.Unlock()
 }
 

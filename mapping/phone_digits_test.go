@@ -29,3 +29,20 @@ func TestPropPhoneDigitsKeepE164(t *testing.T) {
 		}
 	})
 }
+
+// TestPropPlusNumbersIgnoreRegion checks the memo's region-free key: a
+// number written with its country code (a + and a digit from 1 to 9; "+00"
+// is read with the region's international prefix) parses alike in every
+// region.
+func TestPropPlusNumbersIgnoreRegion(t *testing.T) {
+	t.Parallel()
+	regions := []string{"FR", "US", "GB", "DE", "BE", "XX"}
+	rapid.Check(t, func(t *rapid.T) {
+		s := "+" + rapid.StringMatching(`[1-9][0-9]{0,2}[ .\-]?(\(0\))?[0-9 .\-]{0,18}`).Draw(t, "s")
+		a := parsePhone(s, rapid.SampledFrom(regions).Draw(t, "a"))
+		b := parsePhone(s, rapid.SampledFrom(regions).Draw(t, "b"))
+		if a != b {
+			t.Fatalf("%q: %+v in one region, %+v in another", s, a, b)
+		}
+	})
+}
