@@ -2,14 +2,18 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/crmsync/crmsync/engine"
 	"github.com/crmsync/crmsync/internal/app"
 	"github.com/crmsync/crmsync/internal/config"
+	"github.com/crmsync/crmsync/internal/dataset"
 	"github.com/crmsync/crmsync/internal/pgtest"
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/mapping"
@@ -711,5 +715,74 @@ func TestLostCreateWaitsForAListingAfterItCouldLand(t *testing.T) {
 	w.pollAll()
 	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 {
 		t.Fatalf("ligo holds %d records of jean after a listing, want 1", got)
+	}
+}
+
+// A resync plans its pushes in steps that each stop starting chunks once
+// their time is up and record how far they got; the next step goes on
+// from there. Step by step, the queue ends as it does in one go.
+func TestResyncQueuesInResumableSteps(t *testing.T) {
+	t.Parallel()
+	ds := dataset.Generate(5, 2500)
+	seeds := map[string][]mapping.Person{}
+	for _, kind := range simulate.Kinds() {
+		seeds[kind] = ds.ForCRM(kind)
+	}
+	w := newWorld(t, seeds)
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range w.e.Conns() {
+		if _, err := w.e.ListForRun(w.ctx, id, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue := func() string {
+		rows, err := w.e.Pool().Query(w.ctx, `SELECT connection_id, person_id FROM crmsync_push_queue ORDER BY 1, 2`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pairs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			var c int16
+			var p int64
+			err := r.Scan(&c, &p)
+			return fmt.Sprint(c, p), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(pairs, " ")
+	}
+	var cursors []int64
+	for {
+		done, err := w.e.QueueStep(w.ctx, id, time.Nanosecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var through int64
+		if err := w.e.Pool().QueryRow(w.ctx, `SELECT queued_through FROM crmsync_resync_run WHERE id = $1`, id).Scan(&through); err != nil {
+			t.Fatal(err)
+		}
+		if len(cursors) > 0 && through <= cursors[len(cursors)-1] {
+			t.Fatalf("step %d left the cursor at %d, after %v", len(cursors)+1, through, cursors)
+		}
+		cursors = append(cursors, through)
+		if done {
+			break
+		}
+	}
+	stepwise := queue()
+	if len(cursors) < 2 || stepwise == "" {
+		t.Fatalf("%d steps (cursors %v), queue %q: want several steps and a queue", len(cursors), cursors, stepwise)
+	}
+	if _, err := w.e.Pool().Exec(w.ctx, `DELETE FROM crmsync_push_queue; UPDATE crmsync_resync_run SET queued_through = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if once := queue(); once != stepwise {
+		t.Fatalf("queued in one go:\n%.500s\nstep by step:\n%.500s", once, stepwise)
 	}
 }

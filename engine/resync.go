@@ -223,19 +223,39 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 const queueChunk = 2000
 
 // QueueAll queues every live person for a push in every writable
-// connection where the push has something to do: a create, an update, a
-// delete, or a skip to record. A person already in step in a connection
-// (every live link's base state is what the person projects to there) is
-// not queued there: its push would write nothing. People are planned as a
-// push plans them, chunk by chunk of IDs, four chunks at a time (so that
-// planning in Go overlaps reading and writing in Postgres). A change
-// made after its chunk was planned is queued by the ingest that takes it
-// in, as any change is.
+// connection where the push has something to do (see QueueStep), in one
+// go.
 func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
-	var lo, hi int64
-	if err := e.pool.QueryRow(ctx, `SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM crmsync_person
-		WHERE merged_into IS NULL`).Scan(&lo, &hi); err != nil {
-		return fmt.Errorf("queue all for run %d: %w", runID, err)
+	for {
+		done, err := e.QueueStep(ctx, runID, 0)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// QueueStep queues the next people of run runID for a push in every
+// writable connection where the push has something to do: a create, an
+// update, a delete, or a skip to record. A person already in step in a
+// connection (every live link's base state is what the person projects to
+// there) is not queued there: its push would write nothing. People are
+// planned as a push plans them, chunk by chunk of IDs, four chunks at a
+// time (so that planning in Go overlaps reading and writing in Postgres).
+// A change made after its chunk was planned is queued by the ingest that
+// takes it in, as any change is.
+//
+// The step starts after the highest ID the run has planned and starts no
+// chunk after budget has passed (0: no limit); it records how far it got
+// and reports whether every person is planned. A resync job takes one
+// step at a time, so that each stays within the job's timeout however
+// many people there are.
+func (e *Engine) QueueStep(ctx context.Context, runID int64, budget time.Duration) (bool, error) {
+	start := time.Now()
+	var from, hi int64
+	if err := e.pool.QueryRow(ctx, `SELECT coalesce((SELECT queued_through + 1 FROM crmsync_resync_run WHERE id = $1),
+			(SELECT min(id) FROM crmsync_person WHERE merged_into IS NULL), 0),
+		(SELECT coalesce(max(id), -1) FROM crmsync_person WHERE merged_into IS NULL)`, runID).Scan(&from, &hi); err != nil {
+		return false, fmt.Errorf("queue run %d: %w", runID, err)
 	}
 	var conns []*Conn
 	for _, c := range e.conns {
@@ -245,11 +265,22 @@ func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
-	for from := lo; from <= hi; from += queueChunk {
-		g.Go(func() error { return e.queueRange(gctx, conns, from, from+queueChunk) })
+	next := from
+	for ; next <= hi; next += queueChunk {
+		if budget > 0 && next > from && time.Since(start) >= budget {
+			break
+		}
+		lo := next
+		g.Go(func() error { return e.queueRange(gctx, conns, lo, lo+queueChunk) })
 	}
 	if err := g.Wait(); err != nil {
-		return fmt.Errorf("queue all for run %d: %w", runID, err)
+		return false, fmt.Errorf("queue run %d: %w", runID, err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_run SET queued_through = $2 WHERE id = $1`, runID, next-1); err != nil {
+		return false, fmt.Errorf("queue run %d: record progress: %w", runID, err)
+	}
+	if next <= hi {
+		return false, nil
 	}
 	// The queue was near empty at its last analyze. With those statistics
 	// the push's claim (the next 500 rows after a cursor) was planned as a
@@ -258,7 +289,7 @@ func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
 	if _, err := e.pool.Exec(ctx, `ANALYZE crmsync_push_queue`); err != nil {
 		e.logger.WarnContext(ctx, "analyze the push queue", slog.String("error", err.Error()))
 	}
-	return nil
+	return true, nil
 }
 
 // queueRange queues the people with IDs in [from, to) that need a push in

@@ -473,8 +473,12 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 				return river.JobSnooze(tick)
 			}
 		}
-		if err := e.QueueAll(ctx, run.ID); err != nil {
+		// Every listing is in: the run plans its pushes, a step per job
+		// run, each well within the job's timeout.
+		if done, err := e.QueueStep(ctx, run.ID, w.Deps.timeouts().Push/3); err != nil {
 			return err
+		} else if !done {
+			return river.JobSnooze(tick)
 		}
 		if err := e.SetRunState(ctx, run.ID, "pushing", ""); err != nil {
 			return err
