@@ -49,6 +49,12 @@ type Engine struct {
 	PushConcurrency int
 	// BatchSize is how many records an ingest batch or push batch holds.
 	BatchSize int
+	// ListBatchSize is how many records of a resync's listing are ingested
+	// at a time (grouped with the other listings' batches; see
+	// ingestGroup). Larger than BatchSize: a resync's ingest is bound by
+	// the fleet-wide lock, and fewer, larger transactions hold it for less
+	// time in all.
+	ListBatchSize int
 	// seen skips records unchanged since this process last ingested them.
 	seen *seenCache
 	// group ingests the resync listings' batches together.
@@ -61,7 +67,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, conns []*Conn, logger *slog.Lo
 		logger = slog.Default()
 	}
 	e := &Engine{pool: pool, conns: conns, byName: map[string]*Conn{}, byID: map[int16]*Conn{},
-		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500, seen: newSeenCache()}
+		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500, ListBatchSize: 2000, seen: newSeenCache()}
 	for _, c := range conns {
 		c.Caps = c.Provider.Capabilities()
 		err := pool.QueryRow(ctx, `INSERT INTO crmsync_connection (name, provider) VALUES ($1, $2)

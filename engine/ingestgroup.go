@@ -9,8 +9,9 @@ import (
 	"github.com/crmsync/crmsync/providers"
 )
 
-// groupMaxRecords bounds the records of one grouped ingest transaction.
-const groupMaxRecords = 4000
+// groupMaxRecords bounds the records of one grouped ingest transaction:
+// four listings' batches of the default ListBatchSize.
+const groupMaxRecords = 8000
 
 // groupTimeout bounds one grouped ingest transaction. It runs detached from
 // the caller's context (it carries other callers' batches too), so that a

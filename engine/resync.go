@@ -161,15 +161,16 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	// The listing is read ahead of the ingest: while one batch is ingested
 	// (under the fleet-wide ingest lock), the next pages are fetched and
 	// decoded, so neither the CRM nor the database waits for the other.
+	size := max(e.ListBatchSize, 1)
 	g, gctx := errgroup.WithContext(ctx)
 	batches := make(chan []providers.Record, listReadAhead)
 	g.Go(func() error {
 		defer close(batches)
-		batch := make([]providers.Record, 0, e.BatchSize)
+		batch := make([]providers.Record, 0, size)
 		send := func() error {
 			select {
 			case batches <- batch:
-				batch = make([]providers.Record, 0, e.BatchSize)
+				batch = make([]providers.Record, 0, size)
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
@@ -180,7 +181,7 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 				return err
 			}
 			batch = append(batch, rec)
-			if len(batch) >= e.BatchSize {
+			if len(batch) >= size {
 				if err := send(); err != nil {
 					return err
 				}

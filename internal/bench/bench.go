@@ -67,6 +67,9 @@ type Options struct {
 	// PushConcurrency and BatchSize override the engine's (0: its default).
 	PushConcurrency int
 	BatchSize       int
+	// ListBatchSize overrides the engine's resync listing batch (0: its
+	// default).
+	ListBatchSize int
 	// DatabaseURL is an empty, reachable Postgres; "" starts an embedded one.
 	DatabaseURL string
 	// CallBurst is how many creates each round of the call-rate
@@ -261,6 +264,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.PushConcurrency > 0 {
 		a.Engine.PushConcurrency = opts.PushConcurrency
+	}
+	if opts.ListBatchSize > 0 {
+		a.Engine.ListBatchSize = opts.ListBatchSize
 	}
 	if opts.BatchSize > 0 {
 		a.Engine.BatchSize = opts.BatchSize
