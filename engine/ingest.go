@@ -155,13 +155,33 @@ func (e *Engine) prepareIngest(ctx context.Context, q queryRower, c *Conn, in []
 		b.hashes[i] = int64(mapping.Hash(&r.Person, c.Caps.Holds))
 		b.keys[i] = Identities(&r.Person)
 	}
-	// Sequence values are not transactional: IDs reserved here and not
-	// used are skipped, never reused.
-	if err := q.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
-		FROM generate_series(1, $1)`, len(b.recs)).Scan(&b.reserved); err != nil {
-		return nil, fmt.Errorf("reserve person ids: %w", err)
+	var err error
+	if b.reserved, err = reservePersonIDs(ctx, q, len(b.recs)); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// personIDBlock is the person ID sequence's increment (migration 006): a
+// value it gives is the first of that many IDs reserved.
+const personIDBlock = 1024
+
+// reservePersonIDs reserves n person IDs, a block of personIDBlock per
+// sequence value. Sequence values are not transactional: IDs reserved and
+// not used are skipped, never reused.
+func reservePersonIDs(ctx context.Context, q queryRower, n int) ([]int64, error) {
+	var starts []int64
+	if err := q.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('crmsync_person', 'id')))
+		FROM generate_series(1, $1)`, (n+personIDBlock-1)/personIDBlock).Scan(&starts); err != nil {
+		return nil, fmt.Errorf("reserve person ids: %w", err)
+	}
+	ids := make([]int64, 0, n)
+	for _, s := range starts {
+		for i := int64(0); i < personIDBlock && len(ids) < n; i++ {
+			ids = append(ids, s+i)
+		}
+	}
+	return ids, nil
 }
 
 // linkKey is a link's key: its connection and the record's ID there.
