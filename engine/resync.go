@@ -360,7 +360,11 @@ func (e *Engine) queueRange(ctx context.Context, conns []*Conn, from, to int64) 
 		for _, st := range people {
 			pl := byLink[key{c.ID, st.ID}]
 			if pl == nil {
-				pl = &personLinks{}
+				// No link and no tombstone in a writable CRM: the plan is a
+				// create (or a skip to record), always queued; planning it
+				// would only project the person.
+				qc, qp = append(qc, c.ID), append(qp, st.ID)
+				continue
 			}
 			pl.st = st
 			if slices.ContainsFunc(e.plan(c, pl, listed, DefaultSettle), writesSomething) {
@@ -368,12 +372,28 @@ func (e *Engine) queueRange(ctx context.Context, conns []*Conn, from, to int64) 
 			}
 		}
 	}
+	return e.queuePairs(ctx, qc, qp)
+}
+
+// queuePairs queues (connection, person) pairs: a COPY, or, when one of
+// them is queued already (an ingest queued it meanwhile), an insert that
+// skips those.
+func (e *Engine) queuePairs(ctx context.Context, qc []int16, qp []int64) error {
 	if len(qc) == 0 {
 		return nil
 	}
-	if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
-		SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ORDER BY c, p
-		ON CONFLICT DO NOTHING`, qc, qp); err != nil {
+	rows := make([][]any, len(qc))
+	for i := range qc {
+		rows[i] = []any{qc[i], qp[i]}
+	}
+	_, err := e.pool.CopyFrom(ctx, pgx.Identifier{"crmsync_push_queue"}, []string{"connection_id", "person_id"}, pgx.CopyFromRows(rows))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		_, err = e.pool.Exec(ctx, `INSERT INTO crmsync_push_queue (connection_id, person_id)
+			SELECT c, p FROM unnest($1::smallint[], $2::bigint[]) AS t(c, p) ORDER BY c, p
+			ON CONFLICT DO NOTHING`, qc, qp)
+	}
+	if err != nil {
 		return fmt.Errorf("queue people: %w", err)
 	}
 	return nil
