@@ -59,6 +59,19 @@ type Engine struct {
 	seen *seenCache
 	// group ingests the resync listings' batches together.
 	group ingestGroup
+	// pushSlots bounds the push batches running at once in this process
+	// (see pushSlotsFor).
+	pushSlots chan struct{}
+}
+
+// pushSlotsFor is how many push batches may run at once on a pool of
+// maxConns connections. A batch holds a connection (its transaction, whose
+// row locks are its claim) while it needs another for a moment (it marks
+// its creates pending, committed before the CRM is called): with as many
+// batches as connections, every batch would wait for a connection another
+// holds. Four connections stay for those moments.
+func pushSlotsFor(maxConns int32) int {
+	return max(1, int(maxConns)-4)
 }
 
 // New registers the connections in the database and returns an engine.
@@ -67,7 +80,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, conns []*Conn, logger *slog.Lo
 		logger = slog.Default()
 	}
 	e := &Engine{pool: pool, conns: conns, byName: map[string]*Conn{}, byID: map[int16]*Conn{},
-		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500, ListBatchSize: 2000, seen: newSeenCache()}
+		logger: logger, Now: time.Now, PushConcurrency: 16, BatchSize: 500, ListBatchSize: 2000, seen: newSeenCache(),
+		pushSlots: make(chan struct{}, pushSlotsFor(pool.Config().MaxConns))}
 	for _, c := range conns {
 		c.Caps = c.Provider.Capabilities()
 		err := pool.QueryRow(ctx, `INSERT INTO crmsync_connection (name, provider) VALUES ($1, $2)

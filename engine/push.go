@@ -305,6 +305,12 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	if limit <= 0 {
 		limit = e.BatchSize
 	}
+	select {
+	case e.pushSlots <- struct{}{}:
+		defer func() { <-e.pushSlots }()
+	case <-ctx.Done():
+		return stats, fmt.Errorf("push %s: %w", c.Name(), ctx.Err())
+	}
 	tx, err := e.pool.Begin(ctx)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: begin: %w", c.Name(), err)
@@ -489,9 +495,13 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, created)
 	}
 	// One row update per kind and batch: the counters are hot rows that
-	// every push batch of the connection touches.
-	for kind, n := range map[string]int{"create": stats.Creates, "update": stats.Updates, "delete": stats.Deletes} {
-		if n > 0 {
+	// every push batch of the connection touches, so every batch locks them
+	// in the same order (in a map's random order, two batches deadlocked).
+	for _, kc := range []struct {
+		kind string
+		n    int
+	}{{"create", stats.Creates}, {"update", stats.Updates}, {"delete", stats.Deletes}} {
+		if kind, n := kc.kind, kc.n; n > 0 {
 			batch.Queue(`INSERT INTO crmsync_write_count (connection_id, kind, count) VALUES ($1, $2, $3)
 				ON CONFLICT (connection_id, kind) DO UPDATE SET count = crmsync_write_count.count + EXCLUDED.count`, c.ID, kind, n)
 		}
