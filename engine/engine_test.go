@@ -699,13 +699,13 @@ func TestLostCreateWaitsForAListingAfterItCouldLand(t *testing.T) {
 	if err := w.e.Pool().QueryRow(w.ctx, `SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1`, lg.ID).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	// The batch marked the create pending 2 s ago; a Ligo listing began
-	// 1 s ago and passed before the create landed; the batch then died.
+	// The batch marked the create pending 20 s ago; a Ligo listing began
+	// 10 s ago and passed before the create landed; the batch then died.
 	if _, err := w.e.Pool().Exec(w.ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id, attempted_at)
-		VALUES ($1, $2, now() - interval '2 seconds')`, lg.ID, pid); err != nil {
+		VALUES ($1, $2, now() - interval '20 seconds')`, lg.ID, pid); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.e.Pool().Exec(w.ctx, `UPDATE crmsync_sync_state SET last_poll_ok_at = now() - interval '1 second'
+	if _, err := w.e.Pool().Exec(w.ctx, `UPDATE crmsync_sync_state SET last_poll_ok_at = now() - interval '10 seconds'
 		WHERE connection_id = $1`, lg.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -716,8 +716,20 @@ func TestLostCreateWaitsForAListingAfterItCouldLand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 || st.Creates != 0 || st.Remaining != 1 {
-		t.Fatalf("ligo holds %d records of jean after the retried batch (%d creates, %d left), want 1, 0 and 1", got, st.Creates, st.Remaining)
+	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 || st.Creates != 0 || st.Remaining != 1 || st.AwaitListing != 0 {
+		t.Fatalf("ligo holds %d records of jean after the retried batch (%d creates, %d left, %d for a listing), want 1, 0, 1 and 0 (it waits out the settle time)",
+			got, st.Creates, st.Remaining, st.AwaitListing)
+	}
+	// Once the create can no longer land (settle 15 s: 5 s ago, after the
+	// listing began), only a listing can tell: the batch says so (its job
+	// then asks for a poll).
+	st, err = w.e.PushBatch(w.ctx, lg, engine.PushOptions{Settle: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.find("ligo", "jean.dupont@acme.fr")); got != 1 || st.Creates != 0 || st.Remaining != 1 || st.AwaitListing != 1 {
+		t.Fatalf("after the settle time: ligo holds %d records of jean (%d creates, %d left, %d for a listing), want 1, 0, 1 and 1",
+			got, st.Creates, st.Remaining, st.AwaitListing)
 	}
 	// The next listing links the record; nothing is created.
 	w.pollAll()

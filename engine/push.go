@@ -47,6 +47,11 @@ type Op struct {
 	// Defer is set when the op must wait (a create to a CRM that cannot be
 	// searched, until its next listing).
 	Defer bool
+	// AwaitListing is set with Defer when only the CRM's next listing can
+	// let the create go ahead (the CRM was never listed, or a lost create
+	// can no longer land and the CRM cannot be searched for it), as opposed
+	// to waiting out the settle time.
+	AwaitListing bool
 	// Verify is set for an update that must first check that the record
 	// still holds its base state (outside a resync, whose listing is fresh):
 	// a record edited in the CRM since crmsync last saw it is ingested
@@ -74,6 +79,9 @@ type PushStats struct {
 	Retryable error
 	// Remaining is how many queued people were left for later.
 	Remaining int
+	// AwaitListing is how many of them are creates that wait for the CRM's
+	// next listing (see Op.AwaitListing).
+	AwaitListing int
 	// Claimed is how many queued people the batch took, and Last the
 	// largest of their IDs (the next batch's PushOptions.After).
 	Claimed int
@@ -148,7 +156,7 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time, settle ti
 			// has completed): the person may already be there, unlinked,
 			// and a create would hold them twice. It waits for that first
 			// listing, which links whoever c holds.
-			op.Defer = true
+			op.Defer, op.AwaitListing = true, true
 			return []Op{op}
 		}
 		if pl.pending != nil {
@@ -169,7 +177,7 @@ func (e *Engine) plan(c *Conn, pl *personLinks, lastListing time.Time, settle ti
 				// create landed: the batch's creates run for as long as
 				// the batch does, after one mark for them all.
 			default:
-				op.Defer = true
+				op.Defer, op.AwaitListing = true, true
 			}
 		}
 		return []Op{op}
@@ -411,6 +419,9 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		case r.deferred:
 			done[op.PersonID] = false
 			stats.Remaining++
+			if op.AwaitListing {
+				stats.AwaitListing++
+			}
 		case r.skip != "":
 			stats.Skips++
 			outcomes.add(op, "skipped", r.skip)
