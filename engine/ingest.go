@@ -82,7 +82,7 @@ func (e *Engine) Ingest(ctx context.Context, c *Conn, recs []providers.Record, o
 	if err != nil {
 		return IngestStats{}, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
-	part := &ingestPart{c: c, b: prep, opts: opts}
+	part := &ingestPart{c: c, b: prep, listedAt: opts.ListedAt}
 	if err := e.ingestLocked(ctx, tx, []*ingestPart{part}, !opts.NoQueue); err != nil {
 		return part.stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
@@ -106,10 +106,11 @@ func (e *Engine) ingestLocked(ctx context.Context, tx pgx.Tx, parts []*ingestPar
 // ingestPart is one connection's batch within an ingest transaction, and
 // what the transaction did with it.
 type ingestPart struct {
-	c     *Conn
-	b     *ingestBatch
-	opts  IngestOptions
-	stats IngestStats
+	c *Conn
+	b *ingestBatch
+	// listedAt is IngestOptions.ListedAt of the batch.
+	listedAt time.Time
+	stats    IngestStats
 }
 
 // ingestBatch is a batch of records made ready for ingest outside the
@@ -223,7 +224,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 	// Unchanged records (same hash as their live link's base) cost nothing.
 	var work []ingestItem
 	for _, p := range parts {
-		listedAt := p.opts.ListedAt
+		listedAt := p.listedAt
 		for i, r := range p.b.recs {
 			if l, ok := links[linkKey{p.c.ID, r.ID}]; ok && !l.deleted && (l.hash == p.b.hashes[i] || (!listedAt.IsZero() && l.seenAt.After(listedAt))) {
 				p.stats.Unchanged++

@@ -23,11 +23,11 @@ const groupTimeout = 2 * time.Minute
 // time are ingested together, one transaction and one lock hold for all,
 // in the order they arrived, at most one batch per connection. One
 // goroutine runs the groups while batches are pending, and ends when none
-// is. The CRMs
-// list people in similar orders, so batches from different listings
-// carry the same people: together, each such person is written once (one
-// insert instead of an insert and then updates) and read from the store
-// once.
+// is. Fewer, larger transactions hold the lock for less time in all; a
+// person whose records meet in one group is also written once instead of
+// inserted and then updated, though at 100k that spared few updates
+// (64,503 → 60,584 rows): the CRMs list the same people at different
+// times.
 type ingestGroup struct {
 	mu      sync.Mutex
 	pending []*groupReq
@@ -52,7 +52,7 @@ func (e *Engine) ingestGrouped(ctx context.Context, c *Conn, recs []providers.Re
 	if err != nil {
 		return IngestStats{}, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
-	req := &groupReq{part: &ingestPart{c: c, b: prep, opts: IngestOptions{NoQueue: true, ListedAt: listedAt}}, done: make(chan error, 1)}
+	req := &groupReq{part: &ingestPart{c: c, b: prep, listedAt: listedAt}, done: make(chan error, 1)}
 	g := &e.group
 	g.mu.Lock()
 	g.pending = append(g.pending, req)

@@ -84,7 +84,7 @@ func TestGroupedIngestEqualsOneByOne(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			part := &ingestPart{c: conns[i], b: b, opts: IngestOptions{NoQueue: true, ListedAt: at}}
+			part := &ingestPart{c: conns[i], b: b, listedAt: at}
 			parts = append(parts, part)
 			defer func(want IngestStats) {
 				if fmt.Sprint(part.stats) != fmt.Sprint(want) {

@@ -64,7 +64,8 @@ func NormalizePhone(s, region string) Phone {
 	// their digits: they parse alike (TestPropPhoneDigitsKeepE164), and a
 	// listing meets a number in several of them. A number written with its
 	// country code (+ and a digit from 1 to 9) parses alike in every
-	// region (TestPropPlusNumbersIgnoreRegion), so its entry has none. The entry holds the E.164 form; Raw is always this input's.
+	// region (TestPropPlusNumbersIgnoreRegion), so its entry has none. The
+	// entry holds the E.164 form; Raw is always this input's.
 	k := phoneMemoKey{raw: raw, region: region}
 	if d, ok := phoneDigits(raw); ok {
 		k.raw = d
