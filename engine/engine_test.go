@@ -885,3 +885,80 @@ func TestConcurrentPushBatchesDoNotDeadlock(t *testing.T) {
 		})
 	}
 }
+
+// A push batch deletes the queue rows it claims. A person changed while the
+// batch runs is queued again: by the change's own ingest, which waits for
+// the batch, or, when that ingest queues nothing (a resync's listing), by
+// the batch, which sees the version move past the one it planned.
+func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
+	t.Parallel()
+	var people []mapping.Person
+	for _, n := range []string{"ada", "bob", "cy"} {
+		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
+	}
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
+	id := w.listAll()
+	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
+		t.Fatal(err)
+	}
+	nl, _ := w.e.Conn("nextlead")
+	ligo, _ := w.e.Conn("ligo")
+	edit := func(name, last string) providers.Record {
+		recs := w.find("nextlead", name+"@example.com")
+		if len(recs) != 1 {
+			t.Fatalf("nextlead holds %d records of %s, want 1", len(recs), name)
+		}
+		r := recs[0]
+		r.Person.LastName = last
+		r.ChangedAt = time.Now().Add(time.Minute)
+		return r
+	}
+	personOf := func(email string) int64 {
+		var pid int64
+		if err := w.e.Pool().QueryRow(w.ctx, `SELECT person_id FROM crmsync_identity WHERE kind = 'e' AND value = $1`, email).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	ada, bob := edit("ada", "Lovelace"), edit("bob", "Builder")
+	var once sync.Once
+	ingested := make(chan error, 1)
+	st, err := w.e.PushBatch(w.ctx, ligo, engine.PushOptions{OnOp: func(*engine.Conn, engine.Op) {
+		once.Do(func() {
+			// Queues nothing: the batch must notice.
+			if _, err := w.e.Ingest(w.ctx, nl, []providers.Record{bob}, engine.IngestOptions{NoQueue: true}); err != nil {
+				t.Error(err)
+			}
+			// Queues ada everywhere: it waits for the batch's claim.
+			go func() {
+				_, err := w.e.Ingest(w.ctx, nl, []providers.Record{ada}, engine.IngestOptions{})
+				ingested <- err
+			}()
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Creates != 3 {
+		t.Fatalf("batch created %d people in ligo, want 3", st.Creates)
+	}
+	if err := <-ingested; err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
+		want := 1
+		if email == "cy@example.com" {
+			want = 0
+		}
+		if n := w.count(`SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1 AND person_id = $2`, ligo.ID, personOf(email)); n != want {
+			t.Errorf("%s queued for ligo %d times after the batch, want %d", email, n, want)
+		}
+	}
+	w.drain()
+	for _, r := range []struct{ email, last string }{{"ada@example.com", "Lovelace"}, {"bob@example.com", "Builder"}} {
+		recs := w.find("ligo", r.email)
+		if len(recs) != 1 || recs[0].Person.LastName != r.last {
+			t.Errorf("ligo holds %+v for %s, want one record with last name %s", recs, r.email, r.last)
+		}
+	}
+}

@@ -324,39 +324,36 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		return stats, fmt.Errorf("push %s: begin: %w", c.Name(), err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	// Each claimed row comes with the person's version at claim time: a
-	// change ingested while the batch runs cannot re-queue the person (its
-	// insert finds the row there), so the row is kept when the person has
-	// moved on since.
-	// The rows are claimed first and the versions looked up for them
-	// alone: as a join, the claim was planned (with fresh statistics) as a
-	// merge join that read the person table from its first row up to the
-	// cursor, 30 ms a claim late in a 100k resync.
-	rows, err := tx.Query(ctx, `SELECT q.person_id, coalesce((SELECT p.version FROM crmsync_person p WHERE p.id = q.person_id), 0)
-		FROM (SELECT person_id FROM crmsync_push_queue WHERE connection_id = $1 AND person_id > $3
-			ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED) q
-		ORDER BY q.person_id`, c.ID, limit, opts.After)
+	// The claim deletes the queue rows it takes, in this transaction: until
+	// it commits, the deleted rows stay locked (other batches skip them, and
+	// an ingest that queues one of these people waits for this batch, then
+	// queues it again), and a batch that fails or a worker that dies hands
+	// them back with its rollback. The rows are found by an ordered index
+	// scan and deleted by their ctid: as a join (with the person table, for
+	// versions, before), the claim was planned as a merge join that read the
+	// person table from its first row up to the cursor, 30 ms a claim late
+	// in a 100k resync.
+	rows, err := tx.Query(ctx, `DELETE FROM crmsync_push_queue WHERE ctid = ANY(ARRAY(
+			SELECT ctid FROM crmsync_push_queue WHERE connection_id = $1 AND person_id > $3
+			ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED))
+		RETURNING person_id`, c.ID, limit, opts.After)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}
-	var pids, claimedVersions []int64
-	for rows.Next() {
-		var pid, v int64
-		if err := rows.Scan(&pid, &v); err != nil {
-			rows.Close()
-			return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
-		}
-		pids, claimedVersions = append(pids, pid), append(claimedVersions, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
 		return stats, fmt.Errorf("push %s: claim: %w", c.Name(), err)
 	}
 	if len(pids) == 0 {
 		return stats, nil
 	}
+	slices.Sort(pids)
 	stats.Claimed, stats.Last = len(pids), pids[len(pids)-1]
-	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle)
+	// versions holds each person's version as planned: a person changed
+	// since (by an ingest that queued nothing, such as a resync's listing)
+	// is queued again when the batch ends.
+	versions := make(map[int64]int64, len(pids))
+	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle, versions)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: %w", c.Name(), err)
 	}
@@ -494,11 +491,11 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			}
 		}
 	}
-	var finished, finishedVersions []int64
+	// Every claimed row was deleted: the people left for later, and those
+	// changed since they were planned, are queued again.
+	dones, plannedVersions := make([]bool, len(pids)), make([]int64, len(pids))
 	for i, pid := range pids {
-		if done[pid] {
-			finished, finishedVersions = append(finished, pid), append(finishedVersions, claimedVersions[i])
-		}
+		dones[i], plannedVersions[i] = done[pid], versions[pid]
 	}
 	links.queue(batch, c)
 	outcomes.queue(batch, c)
@@ -521,11 +518,11 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		batch.Queue(`INSERT INTO crmsync_write_minute (connection_id, minute, count) VALUES ($1, date_trunc('minute', now()), $2)
 			ON CONFLICT (connection_id, minute) DO UPDATE SET count = crmsync_write_minute.count + EXCLUDED.count`, c.ID, n)
 	}
-	if len(finished) > 0 {
-		batch.Queue(`DELETE FROM crmsync_push_queue q USING unnest($2::bigint[], $3::bigint[]) AS x(pid, v)
-			WHERE q.connection_id = $1 AND q.person_id = x.pid
-			AND NOT EXISTS (SELECT 1 FROM crmsync_person p WHERE p.id = x.pid AND p.version > x.v)`, c.ID, finished, finishedVersions)
-	}
+	batch.Queue(`INSERT INTO crmsync_push_queue (connection_id, person_id)
+		SELECT $1, x.pid FROM unnest($2::bigint[], $3::bigint[], $4::boolean[]) AS x(pid, v, done)
+		WHERE NOT x.done OR EXISTS (SELECT 1 FROM crmsync_person p WHERE p.id = x.pid AND p.version > x.v)
+		ORDER BY x.pid
+		ON CONFLICT (connection_id, person_id) DO NOTHING`, c.ID, pids, plannedVersions, dones)
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return stats, fmt.Errorf("push %s: record results: %w", c.Name(), err)
 	}
@@ -682,7 +679,7 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 
 // planBatch loads the people, their links in c and pending creates, and
 // plans.
-func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration) ([]Op, error) {
+func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration, versions map[int64]int64) ([]Op, error) {
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
@@ -698,6 +695,9 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan person: %w", err)
+		}
+		if versions != nil {
+			versions[st.ID] = st.Version
 		}
 		if !merged {
 			byPerson[st.ID] = &personLinks{st: st, deleted: deleted}
