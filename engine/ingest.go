@@ -118,10 +118,13 @@ type ingestPart struct {
 // hash over the connection's held fields and identity keys, and person IDs
 // reserved for the people the batch may create.
 type ingestBatch struct {
-	recs     []providers.Record
-	ids      []string
-	hashes   []int64
-	keys     [][]string
+	recs   []providers.Record
+	ids    []string
+	hashes []int64
+	keys   [][]string
+	// bases are the records' base states as a new link stores them
+	// (encoded), for records the store has no live link for yet.
+	bases    []string
 	reserved []int64
 	issues   []string
 	received int
@@ -147,6 +150,7 @@ func (e *Engine) prepareIngest(ctx context.Context, q queryRower, c *Conn, in []
 	b.ids = make([]string, len(b.recs))
 	b.hashes = make([]int64, len(b.recs))
 	b.keys = make([][]string, len(b.recs))
+	b.bases = make([]string, len(b.recs))
 	for i := range b.recs {
 		r := &b.recs[i]
 		b.ids[i] = r.ID
@@ -155,6 +159,8 @@ func (e *Engine) prepareIngest(ctx context.Context, q queryRower, c *Conn, in []
 		}
 		b.hashes[i] = int64(mapping.Hash(&r.Person, c.Caps.Holds))
 		b.keys[i] = Identities(&r.Person)
+		nb := projectHolds(c.Caps.Holds, &r.Person)
+		b.bases[i] = string(encodeBase(&nb))
 	}
 	var err error
 	if b.reserved, err = reservePersonIDs(ctx, q, len(b.recs)); err != nil {
@@ -405,16 +411,22 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 			}
 		}
 		// The new base: what the CRM holds now, plus write-only values
-		// crmsync wrote before (they never come back in a listing).
-		nb := projectHolds(holds, &r.Person)
+		// crmsync wrote before (they never come back in a listing). A
+		// record with no live link has no such values: its base was
+		// encoded before the lock was taken.
+		lw := linkWrite{conn: c.ID, remoteID: r.ID, personID: pid, hash: p.b.hashes[w.i], changedAt: r.ChangedAt}
 		if base != nil {
+			nb := projectHolds(holds, &r.Person)
 			for _, f := range mapping.AllFields {
 				if !holds.Has(f) {
 					nb.Set(f, base.Get(f))
 				}
 			}
+			lw.base = string(encodeBase(&nb))
+		} else {
+			lw.base = p.b.bases[w.i]
 		}
-		linkWrites = append(linkWrites, linkWrite{conn: c.ID, remoteID: r.ID, personID: pid, base: nb, hash: p.b.hashes[w.i], changedAt: r.ChangedAt})
+		linkWrites = append(linkWrites, lw)
 	}
 
 	// Write everything back.
@@ -484,7 +496,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 		cts := make([]*time.Time, n)
 		var fresh [][]any
 		for i, lw := range linkWrites {
-			conns[i], rids[i], pids[i], bases[i], hs[i] = lw.conn, lw.remoteID, resolve(lw.personID), string(encodeBase(&lw.base)), lw.hash
+			conns[i], rids[i], pids[i], bases[i], hs[i] = lw.conn, lw.remoteID, resolve(lw.personID), lw.base, lw.hash
 			if !lw.changedAt.IsZero() {
 				t := lw.changedAt
 				cts[i] = &t
@@ -622,10 +634,11 @@ func copyNewLinks(ctx context.Context, tx pgx.Tx, rows [][]any) (bool, error) {
 }
 
 type linkWrite struct {
-	conn      int16
-	remoteID  string
-	personID  int64
-	base      mapping.Person
+	conn     int16
+	remoteID string
+	personID int64
+	// base is the link's base state, encoded.
+	base      string
 	hash      int64
 	changedAt time.Time
 }
