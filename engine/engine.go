@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -290,19 +289,6 @@ func loadPeople(ctx context.Context, q pgx.Tx, ids []int64) (map[int64]*PersonSt
 		out[st.ID] = st
 	}
 	return out, rows.Err()
-}
-
-func encodeBase(p *mapping.Person) []byte {
-	b, _ := json.Marshal(p)
-	return b
-}
-
-func decodeBase(b []byte) (*mapping.Person, error) {
-	var p mapping.Person
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("decode base state: %w", err)
-	}
-	return &p, nil
 }
 
 // dbNow reads the database's clock: listing start times are compared with

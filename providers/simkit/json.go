@@ -1,68 +1,13 @@
 package simkit
 
-import "unicode/utf8"
+import "github.com/crmsync/crmsync/internal/jsontext"
 
-const hexDigits = "0123456789abcdef"
+// AppendJSONString appends s to b as a JSON string (jsontext.AppendString).
+func AppendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s) }
 
-// AppendJSONString appends s to b as a JSON string: quotes and backslashes
-// are escaped, control characters too (\n, \r, \t, else \u00XX), U+2028 and
-// U+2029 as \u2028 and \u2029, and each byte of invalid UTF-8 becomes
-// \ufffd; HTML characters are left as they are. Simulators use it to render
-// large listings without reflection.
-func AppendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = AppendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-// AppendJSONStringBody appends s escaped as AppendJSONString escapes it,
-// without the quotes: a string value written in parts (each part split at
-// an ASCII character, so that escaping them apart is escaping them whole).
-func AppendJSONStringBody(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+// AppendJSONStringBody appends s escaped, without the quotes
+// (jsontext.AppendStringBody).
+func AppendJSONStringBody(b []byte, s string) []byte { return jsontext.AppendStringBody(b, s) }
 
 // AppendJSONStringOrNull appends s as a JSON string, or null when s is
 // empty (an unset nullable field).
