@@ -419,7 +419,7 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 			nb := projectHolds(holds, &r.Person)
 			for _, f := range mapping.AllFields {
 				if !holds.Has(f) {
-					nb.Set(f, base.Get(f))
+					nb.CopyField(f, base)
 				}
 			}
 			lw.base = string(encodeBase(&nb))
@@ -655,7 +655,7 @@ func projectHolds(set mapping.FieldSet, p *mapping.Person) mapping.Person {
 	var out mapping.Person
 	for _, f := range mapping.AllFields {
 		if set.Has(f) {
-			out.Set(f, p.Get(f))
+			out.CopyField(f, p)
 		}
 	}
 	return out

@@ -903,8 +903,8 @@ func (e *Engine) executeOne(ctx context.Context, c *Conn, r *opResult) {
 		r.newBase = e.writtenBase(c, &rec.Person, &op.Desired, c.Caps.Updates)
 		for _, f := range mapping.AllFields {
 			// Fields the answer does not carry keep their base value.
-			if c.Caps.Holds.Has(f) && !c.Caps.Updates.Has(f) && rec.Person.Get(f).Empty() {
-				r.newBase.Set(f, op.Base.Get(f))
+			if c.Caps.Holds.Has(f) && !c.Caps.Updates.Has(f) && !rec.Person.Has(f) {
+				r.newBase.CopyField(f, &op.Base)
 			}
 		}
 	case OpDelete:
@@ -920,9 +920,8 @@ func (e *Engine) executeOne(ctx context.Context, c *Conn, r *opResult) {
 func (e *Engine) writtenBase(c *Conn, answered, desired *mapping.Person, written mapping.FieldSet) mapping.Person {
 	nb := projectHolds(c.Caps.Holds, answered)
 	for _, f := range mapping.AllFields {
-		v := nb.Get(f)
-		if written.Has(f) && (!c.Caps.Holds.Has(f) || v.Empty()) {
-			nb.Set(f, desired.Get(f))
+		if written.Has(f) && (!c.Caps.Holds.Has(f) || !nb.Has(f)) {
+			nb.CopyField(f, desired)
 		}
 	}
 	return nb

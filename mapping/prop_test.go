@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
@@ -278,6 +279,29 @@ func TestPropEqualReflexiveSymmetric(t *testing.T) {
 		set := NewFieldSet(f)
 		if EqualPerson(set, &pa, &pb) && Hash(&pa, set) != Hash(&pb, set) {
 			t.Fatalf("Equal(%s, %q, %q) but hashes differ", f, a, b)
+		}
+	})
+}
+
+// Has and CopyField are Get's emptiness and Set(Get) without the values in
+// between, field by field.
+func TestPropHasAndCopyFieldFollowGetSet(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		a, b := personPair(t)
+		if rapid.Bool().Draw(t, "emptyEmails") {
+			a.Emails = []string{}
+		}
+		for _, f := range AllFields {
+			if a.Has(f) == a.Get(f).Empty() {
+				t.Fatalf("Has(%s) = %v for %v", f, a.Has(f), a.Get(f))
+			}
+			want, got := b, b
+			want.Set(f, a.Get(f))
+			got.CopyField(f, &a)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("CopyField(%s):\n got %#v\nwant %#v", f, got, want)
+			}
 		}
 	})
 }

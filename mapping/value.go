@@ -68,6 +68,81 @@ func (p *Person) Get(f Field) Value {
 	return nil
 }
 
+// Has reports whether field f of p holds a value: !p.Get(f).Empty(),
+// without building the value.
+func (p *Person) Has(f Field) bool {
+	switch f {
+	case FieldEmails:
+		return len(p.Emails) > 0
+	case FieldPhones:
+		return len(p.Phones) > 0
+	case FieldLeadScore:
+		return p.LeadScore != nil
+	case FieldLeadStage:
+		return p.LeadStage != ""
+	}
+	s := p.text(f)
+	return s != nil && *s != ""
+}
+
+// CopyField sets field f of p to src's value: p.Set(f, src.Get(f)),
+// without building the value.
+func (p *Person) CopyField(f Field, src *Person) {
+	switch f {
+	case FieldEmails:
+		p.Emails = slices.Clone(src.Emails)
+	case FieldPhones:
+		p.Phones = slices.Clone(src.Phones)
+	case FieldLeadScore:
+		if src.LeadScore == nil {
+			p.LeadScore = nil
+			return
+		}
+		n := *src.LeadScore
+		p.LeadScore = &n
+	case FieldLeadStage:
+		p.LeadStage = src.LeadStage
+	default:
+		if d, s := p.text(f), src.text(f); d != nil {
+			*d = *s
+		}
+	}
+}
+
+// text returns the string field f of p, or nil for a field that is not a
+// plain string (emails, phones, lead stage and lead score).
+func (p *Person) text(f Field) *string {
+	switch f {
+	case FieldFirstName:
+		return &p.FirstName
+	case FieldLastName:
+		return &p.LastName
+	case FieldLinkedIn:
+		return &p.LinkedIn
+	case FieldCompany:
+		return &p.Company
+	case FieldJobTitle:
+		return &p.JobTitle
+	case FieldWebsite:
+		return &p.Website
+	case FieldAddress:
+		return &p.Address
+	case FieldFacebook:
+		return &p.Facebook
+	case FieldInstagram:
+		return &p.Instagram
+	case FieldTwitter:
+		return &p.Twitter
+	case FieldNotes:
+		return &p.Notes
+	case FieldPipelineStage:
+		return &p.PipelineStage
+	case FieldOwner:
+		return &p.Owner
+	}
+	return nil
+}
+
 // Set stores v into field f of p. A lead score that is not an integer is
 // dropped.
 func (p *Person) Set(f Field, v Value) {
