@@ -889,7 +889,7 @@ func TestConcurrentPushBatchesDoNotDeadlock(t *testing.T) {
 // A push batch deletes the queue rows it claims. A person changed while the
 // batch runs is queued again: by the change's own ingest, which waits for
 // the batch, or, when that ingest queues nothing (a resync's listing), by
-// the batch, which sees the version move past the one it planned.
+// the run's planning, which follows its listings.
 func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 	t.Parallel()
 	var people []mapping.Person
@@ -897,8 +897,14 @@ func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
 	}
 	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
-	id := w.listAll()
-	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
+	// A first run queued everyone; a second one starts listing while a
+	// batch pushes the first one's queue.
+	first := w.listAll()
+	if err := w.e.SetRunState(w.ctx, first, "completed", ""); err != nil {
+		t.Fatal(err)
+	}
+	id, err := w.e.StartRun(w.ctx, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	nl, _ := w.e.Conn("nextlead")
@@ -925,7 +931,7 @@ func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 	ingested := make(chan error, 1)
 	st, err := w.e.PushBatch(w.ctx, ligo, engine.PushOptions{OnOp: func(*engine.Conn, engine.Op) {
 		once.Do(func() {
-			// Queues nothing: the batch must notice.
+			// Queues nothing, as the second run's listing.
 			if _, err := w.e.Ingest(w.ctx, nl, []providers.Record{bob}, engine.IngestOptions{NoQueue: true}); err != nil {
 				t.Error(err)
 			}
@@ -945,12 +951,22 @@ func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 	if err := <-ingested; err != nil {
 		t.Fatal(err)
 	}
+	queued := func(email string) int {
+		return w.count(`SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1 AND person_id = $2`, ligo.ID, personOf(email))
+	}
+	if n := queued("bob@example.com"); n != 0 {
+		t.Fatalf("bob queued for ligo %d times before the run's planning, want 0", n)
+	}
+	// Its listings done, the second run plans its pushes.
+	if err := w.e.QueueAll(w.ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	for _, email := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
 		want := 1
 		if email == "cy@example.com" {
 			want = 0
 		}
-		if n := w.count(`SELECT count(*) FROM crmsync_push_queue WHERE connection_id = $1 AND person_id = $2`, ligo.ID, personOf(email)); n != want {
+		if n := queued(email); n != want {
 			t.Errorf("%s queued for ligo %d times after the batch, want %d", email, n, want)
 		}
 	}

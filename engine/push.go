@@ -350,11 +350,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	}
 	slices.Sort(pids)
 	stats.Claimed, stats.Last = len(pids), pids[len(pids)-1]
-	// versions holds each person's version as planned: a person changed
-	// since (by an ingest that queued nothing, such as a resync's listing)
-	// is queued again when the batch ends.
-	versions := make(map[int64]int64, len(pids))
-	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle, versions)
+	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: %w", c.Name(), err)
 	}
@@ -492,11 +488,16 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			}
 		}
 	}
-	// Every claimed row was deleted: the people left for later, and those
-	// changed since they were planned, are queued again.
-	dones, plannedVersions := make([]bool, len(pids)), make([]int64, len(pids))
-	for i, pid := range pids {
-		dones[i], plannedVersions[i] = done[pid], versions[pid]
+	// Every claimed row was deleted: the people left for later are queued
+	// again. A person changed while the batch ran needs nothing here: an
+	// ingest that queues it waits for this batch's claim and queues it
+	// after, and the one ingest that queues nothing, a resync's listing, is
+	// followed by the run's planning, which queues whoever needs a push.
+	var left []int64
+	for _, pid := range pids {
+		if !done[pid] {
+			left = append(left, pid)
+		}
 	}
 	links.queue(batch, c)
 	outcomes.queue(batch, c)
@@ -519,11 +520,10 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		batch.Queue(`INSERT INTO crmsync_write_minute (connection_id, minute, count) VALUES ($1, date_trunc('minute', now()), $2)
 			ON CONFLICT (connection_id, minute) DO UPDATE SET count = crmsync_write_minute.count + EXCLUDED.count`, c.ID, n)
 	}
-	batch.Queue(`INSERT INTO crmsync_push_queue (connection_id, person_id)
-		SELECT $1, x.pid FROM unnest($2::bigint[], $3::bigint[], $4::boolean[]) AS x(pid, v, done)
-		WHERE NOT x.done OR EXISTS (SELECT 1 FROM crmsync_person p WHERE p.id = x.pid AND p.version > x.v)
-		ORDER BY x.pid
-		ON CONFLICT (connection_id, person_id) DO NOTHING`, c.ID, pids, plannedVersions, dones)
+	if len(left) > 0 {
+		batch.Queue(`INSERT INTO crmsync_push_queue (connection_id, person_id)
+			SELECT $1, unnest($2::bigint[]) ON CONFLICT (connection_id, person_id) DO NOTHING`, c.ID, left)
+	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return stats, fmt.Errorf("push %s: record results: %w", c.Name(), err)
 	}
@@ -680,7 +680,7 @@ func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 
 // planBatch loads the people, their links in c and pending creates, and
 // plans.
-func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration, versions map[int64]int64) ([]Op, error) {
+func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration) ([]Op, error) {
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
@@ -696,9 +696,6 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan person: %w", err)
-		}
-		if versions != nil {
-			versions[st.ID] = st.Version
 		}
 		if !merged {
 			byPerson[st.ID] = &personLinks{st: st, deleted: deleted}
