@@ -276,16 +276,18 @@ func loadPeople(ctx context.Context, q pgx.Tx, ids []int64) (map[int64]*PersonSt
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, "SELECT "+personCols+" FROM crmsync_person WHERE id = ANY($1)", ids)
+	rows, err := q.Query(ctx, "SELECT "+personCols+", created_at FROM crmsync_person WHERE id = ANY($1)", ids)
 	if err != nil {
 		return nil, fmt.Errorf("load people: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		st, err := scanPerson(rows)
+		var created time.Time
+		st, err := scanPerson(rows, &created)
 		if err != nil {
 			return nil, fmt.Errorf("scan person: %w", err)
 		}
+		st.Created = created
 		out[st.ID] = st
 	}
 	return out, rows.Err()

@@ -978,3 +978,47 @@ func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 		}
 	}
 }
+
+// History records how people the store knew changed. A person first seen
+// after a listing began gets no history from that listing's records (its
+// provenance and each CRM's base state say where its values came from);
+// one the store held before gets a row per changed field.
+func TestNoHistoryForPeopleFirstSeenDuringTheListing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	nl, _ := w.e.Conn("nextlead")
+	ep, _ := w.e.Conn("epixel")
+	dbNow := func() time.Time {
+		var at time.Time
+		if err := w.e.Pool().QueryRow(w.ctx, `SELECT clock_timestamp()`).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	rec := func(id, last string, at time.Time) []providers.Record {
+		return []providers.Record{{ID: id, ChangedAt: at,
+			Person: mapping.Person{FirstName: "Ada", LastName: last, Emails: []string{"ada@example.com"}}}}
+	}
+	history := func() int { return w.count(`SELECT count(*) FROM crmsync_change`) }
+	listed := dbNow()
+	base := time.Now().Add(-time.Hour)
+	if _, err := w.e.Ingest(w.ctx, nl, rec("n1", "Lovelace", base), engine.IngestOptions{ListedAt: listed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.e.Ingest(w.ctx, ep, rec("e1", "Byron", base.Add(time.Minute)), engine.IngestOptions{ListedAt: listed}); err != nil {
+		t.Fatal(err)
+	}
+	if n := history(); n != 0 {
+		t.Fatalf("%d history rows for a person first seen during the listings, want 0", n)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_person WHERE last_name = 'Byron'`); n != 1 {
+		t.Fatalf("%d people named Byron, want 1 (the later value wins)", n)
+	}
+	// A later listing finds a change to a person the store held.
+	if _, err := w.e.Ingest(w.ctx, nl, rec("n1", "King", base.Add(2*time.Minute)), engine.IngestOptions{ListedAt: dbNow()}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.count(`SELECT count(*) FROM crmsync_change WHERE field = 'last_name' AND old_value = 'Byron' AND new_value = 'King'`); n != 1 || history() != 1 {
+		t.Fatalf("history after a change to a known person: %d rows, %d of them the change; want the change alone", history(), n)
+	}
+}

@@ -563,11 +563,18 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 	// this transaction has no history yet: where each of its values came
 	// from is its provenance (prov_conn, prov_at), written with it, and a
 	// full resync would otherwise write a history row per field of every
-	// person.
+	// person. Nor has a person first seen after the listing a record comes
+	// from began, for that record's changes: the listing is how the store
+	// learns of the person (a first resync, most of all), each CRM's values
+	// stay in its link's base state, and the winners in the provenance.
+	listedAt := make(map[int16]time.Time, len(parts))
+	for _, p := range parts {
+		listedAt[p.c.ID] = p.listedAt
+	}
 	hist := make([][]any, 0, len(changes))
 	for _, ch := range changes {
 		pid := resolve(ch.PersonID)
-		if st := people[pid]; st != nil && st.New {
+		if st := people[pid]; st != nil && (st.New || (!listedAt[ch.Conn].IsZero() && !st.Created.Before(listedAt[ch.Conn]))) {
 			continue
 		}
 		hist = append(hist, []any{pid, string(ch.Field), nullable(ch.Old.String()), nullable(ch.New.String()), nullConn(ch.Conn), ch.At})

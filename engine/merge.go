@@ -41,6 +41,8 @@ type PersonState struct {
 	// New is true for a person created in this batch; Dirty when its fields
 	// changed.
 	New, Dirty bool
+	// Created is when the store first held the person (set by loadPeople).
+	Created time.Time
 }
 
 // FieldChange is one applied change, for history.
