@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -110,6 +111,39 @@ func TestPersonUpdatesRoundTrip(t *testing.T) {
 			if g.Version != 4 {
 				rt.Fatalf("person %d version %d, want 4", w.ID, g.Version)
 			}
+		}
+	})
+}
+
+// provLiterals writes what arrayLiteral wrote with strconv.Itoa and
+// time.Format, for any provenance.
+func TestPropProvLiteralsMatchFormat(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(rt *rapid.T) {
+		prov := make([]Prov, rapid.IntRange(0, nFields).Draw(rt, "n"))
+		for i := range prov {
+			prov[i].Conn = int16(rapid.IntRange(0, 400).Draw(rt, "conn"))
+			if rapid.Bool().Draw(rt, "set") {
+				sec := rapid.Int64Range(-62135596800, 253402300799).Draw(rt, "sec")
+				ns := rapid.SampledFrom([]int64{0, 1000, 120000, 999999000, rapid.Int64Range(0, 999999999).Draw(rt, "ns")}).Draw(rt, "frac")
+				prov[i].At = time.Unix(sec, ns).In(time.FixedZone("x", rapid.IntRange(-50000, 50000).Draw(rt, "zone")))
+			}
+		}
+		conns, ats := make([]string, nFields), make([]string, nFields)
+		for i := range nFields {
+			var pv Prov
+			if i < len(prov) {
+				pv = prov[i]
+			}
+			conns[i] = strconv.Itoa(int(pv.Conn))
+			ats[i] = pv.At.UTC().Format("2006-01-02 15:04:05.999999-07")
+		}
+		gotConns, gotAts := provLiterals(prov)
+		if want := arrayLiteral(conns, nil); gotConns != want {
+			rt.Fatalf("connections %s, want %s", gotConns, want)
+		}
+		if want := arrayLiteral(ats, pgQuote); gotAts != want {
+			rt.Fatalf("times %s, want %s", gotAts, want)
 		}
 	})
 }
