@@ -329,11 +329,9 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	// it commits, the deleted rows stay locked (other batches skip them, and
 	// an ingest that queues one of these people waits for this batch, then
 	// queues it again), and a batch that fails or a worker that dies hands
-	// them back with its rollback. The rows are found by an ordered index
-	// scan and deleted by their ctid: as a join (with the person table, for
-	// versions, before), the claim was planned as a merge join that read the
-	// person table from its first row up to the cursor, 30 ms a claim late
-	// in a 100k resync.
+	// them back with its rollback. The rows after the cursor are locked in
+	// the queue's key order, and deleted by their ctid: exactly the rows
+	// locked, one index scan.
 	rows, err := tx.Query(ctx, `DELETE FROM crmsync_push_queue WHERE ctid = ANY(ARRAY(
 			SELECT ctid FROM crmsync_push_queue WHERE connection_id = $1 AND person_id > $3
 			ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED))
