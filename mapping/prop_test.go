@@ -305,3 +305,33 @@ func TestPropHasAndCopyFieldFollowGetSet(t *testing.T) {
 		}
 	})
 }
+
+// With every field of a Person set, Has and CopyField agree with Get and Set
+// on every field: a field added to Person and not to them fails here.
+func TestHasAndCopyFieldCoverEveryField(t *testing.T) {
+	t.Parallel()
+	var full Person
+	v := reflect.ValueOf(&full).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.String:
+			f.SetString("v")
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]string{"v"}))
+		case reflect.Pointer:
+			n := 7
+			f.Set(reflect.ValueOf(&n))
+		}
+	}
+	for _, f := range AllFields {
+		if !full.Has(f) {
+			t.Errorf("Has(%s) = false on a person with every field set", f)
+		}
+		var want, got Person
+		want.Set(f, full.Get(f))
+		got.CopyField(f, &full)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("CopyField(%s):\n got %#v\nwant %#v", f, got, want)
+		}
+	}
+}
