@@ -20,60 +20,56 @@ import (
 // encoding/json, which stays the reference.
 
 // encodeBase returns p as JSON, which json.Unmarshal reads back as p (each
-// byte of invalid UTF-8 as U+FFFD, as after json.Marshal).
+// byte of invalid UTF-8 as U+FFFD, as after json.Marshal). The keys are the
+// field names, in mapping.AllFields' order, which are Person's JSON names
+// in its declaration order.
 func encodeBase(p *mapping.Person) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, '{')
-	str := func(key, v string) {
-		if v == "" {
-			return
-		}
+	key := func(f mapping.Field) {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = append(b, key...)
-		b = jsontext.AppendString(b, v)
+		b = append(b, '"')
+		b = append(b, f...)
+		b = append(b, '"', ':')
 	}
-	list := func(key string, vs []string) {
-		if len(vs) == 0 {
-			return
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, key...)
-		b = append(b, '[')
-		for i, v := range vs {
-			if i > 0 {
-				b = append(b, ',')
+	for _, f := range mapping.AllFields {
+		switch f {
+		case mapping.FieldEmails, mapping.FieldPhones:
+			vs := p.Emails
+			if f == mapping.FieldPhones {
+				vs = p.Phones
 			}
-			b = jsontext.AppendString(b, v)
+			if len(vs) == 0 {
+				continue
+			}
+			key(f)
+			b = append(b, '[')
+			for i, v := range vs {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = jsontext.AppendString(b, v)
+			}
+			b = append(b, ']')
+		case mapping.FieldLeadScore:
+			if p.LeadScore != nil {
+				key(f)
+				b = strconv.AppendInt(b, int64(*p.LeadScore), 10)
+			}
+		case mapping.FieldLeadStage:
+			if p.LeadStage != "" {
+				key(f)
+				b = jsontext.AppendString(b, string(p.LeadStage))
+			}
+		default:
+			if s := p.Text(f); s != nil && *s != "" {
+				key(f)
+				b = jsontext.AppendString(b, *s)
+			}
 		}
-		b = append(b, ']')
 	}
-	str(`"first_name":`, p.FirstName)
-	str(`"last_name":`, p.LastName)
-	list(`"emails":`, p.Emails)
-	list(`"phones":`, p.Phones)
-	str(`"linkedin_url":`, p.LinkedIn)
-	str(`"company":`, p.Company)
-	str(`"job_title":`, p.JobTitle)
-	str(`"website":`, p.Website)
-	str(`"address":`, p.Address)
-	str(`"facebook":`, p.Facebook)
-	str(`"instagram":`, p.Instagram)
-	str(`"twitter":`, p.Twitter)
-	str(`"notes":`, p.Notes)
-	str(`"lead_stage":`, string(p.LeadStage))
-	str(`"pipeline_stage":`, p.PipelineStage)
-	if p.LeadScore != nil {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, `"lead_score":`...)
-		b = strconv.AppendInt(b, int64(*p.LeadScore), 10)
-	}
-	str(`"owner":`, p.Owner)
 	return append(b, '}')
 }
 
@@ -243,57 +239,33 @@ func decodeBaseFast(b []byte, p *mapping.Person) bool {
 			return false
 		}
 		var field *string
-		switch key {
-		case "first_name":
-			field = &p.FirstName
-		case "last_name":
-			field = &p.LastName
-		case "linkedin_url":
-			field = &p.LinkedIn
-		case "company":
-			field = &p.Company
-		case "job_title":
-			field = &p.JobTitle
-		case "website":
-			field = &p.Website
-		case "address":
-			field = &p.Address
-		case "facebook":
-			field = &p.Facebook
-		case "instagram":
-			field = &p.Instagram
-		case "twitter":
-			field = &p.Twitter
-		case "notes":
-			field = &p.Notes
-		case "pipeline_stage":
-			field = &p.PipelineStage
-		case "owner":
-			field = &p.Owner
-		case "lead_stage":
+		switch f := mapping.Field(key); f {
+		case mapping.FieldLeadStage:
 			s, ok := d.str()
 			if !ok {
 				return false
 			}
 			p.LeadStage = mapping.Stage(s)
-		case "emails", "phones":
+		case mapping.FieldEmails, mapping.FieldPhones:
 			vs, ok := d.list()
 			if !ok {
 				return false
 			}
-			if key == "emails" {
+			if f == mapping.FieldEmails {
 				p.Emails = vs
 			} else {
 				p.Phones = vs
 			}
-		case "lead_score":
+		case mapping.FieldLeadScore:
 			n, ok := d.int()
 			if !ok {
 				return false
 			}
 			p.LeadScore = &n
 		default:
-			return false
+			if field = p.Text(f); field == nil {
+				return false
+			}
 		}
 		if field != nil {
 			s, ok := d.str()

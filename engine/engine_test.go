@@ -562,15 +562,21 @@ func TestUpdateReachesARecordWhoseEmailChangedInTheCRM(t *testing.T) {
 	}
 }
 
+// namedPeople returns a person per name, with that first name, the last
+// name Test and the email name@example.com.
+func namedPeople(names ...string) []mapping.Person {
+	var people []mapping.Person
+	for _, n := range names {
+		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
+	}
+	return people
+}
+
 // A push batch claims only people after its cursor, says which it took,
 // and QueuedConns names the connections with people still queued.
 func TestPushClaimsAfterItsCursor(t *testing.T) {
 	t.Parallel()
-	var people []mapping.Person
-	for _, n := range []string{"ada", "bob", "cy"} {
-		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
-	}
-	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": namedPeople("ada", "bob", "cy")})
 	id := w.listAll()
 	if err := w.e.SetRunState(w.ctx, id, "pushing", ""); err != nil {
 		t.Fatal(err)
@@ -892,11 +898,7 @@ func TestConcurrentPushBatchesDoNotDeadlock(t *testing.T) {
 // the run's planning, which follows its listings.
 func TestPersonChangedDuringItsPushIsQueuedAgain(t *testing.T) {
 	t.Parallel()
-	var people []mapping.Person
-	for _, n := range []string{"ada", "bob", "cy"} {
-		people = append(people, mapping.Person{FirstName: n, LastName: "Test", Emails: []string{n + "@example.com"}})
-	}
-	w := newWorld(t, map[string][]mapping.Person{"nextlead": people})
+	w := newWorld(t, map[string][]mapping.Person{"nextlead": namedPeople("ada", "bob", "cy")})
 	// A first run queued everyone; a second one starts listing while a
 	// batch pushes the first one's queue.
 	first := w.listAll()

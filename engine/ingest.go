@@ -567,6 +567,9 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 	// from began, for that record's changes: the listing is how the store
 	// learns of the person (a first resync, most of all), each CRM's values
 	// stay in its link's base state, and the winners in the provenance.
+	// A transaction holds one part per connection at most (Ingest one,
+	// ingestGroup.take one per connection), so a change's connection names
+	// the listing it came from.
 	listedAt := make(map[int16]time.Time, len(parts))
 	for _, p := range parts {
 		listedAt[p.c.ID] = p.listedAt

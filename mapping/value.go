@@ -81,7 +81,7 @@ func (p *Person) Has(f Field) bool {
 	case FieldLeadStage:
 		return p.LeadStage != ""
 	}
-	s := p.text(f)
+	s := p.Text(f)
 	return s != nil && *s != ""
 }
 
@@ -103,15 +103,17 @@ func (p *Person) CopyField(f Field, src *Person) {
 	case FieldLeadStage:
 		p.LeadStage = src.LeadStage
 	default:
-		if d, s := p.text(f), src.text(f); d != nil {
+		if d, s := p.Text(f), src.Text(f); d != nil {
 			*d = *s
 		}
 	}
 }
 
-// text returns the string field f of p, or nil for a field that is not a
-// plain string (emails, phones, lead stage and lead score).
-func (p *Person) text(f Field) *string {
+// Text returns a pointer to field f of p when it is a plain string field,
+// and nil for the others (emails, phones, lead stage, lead score) and for a
+// name that is no field. Code that walks AllFields by hand (the engine's
+// base-state codec) reaches the string fields through it.
+func (p *Person) Text(f Field) *string {
 	switch f {
 	case FieldFirstName:
 		return &p.FirstName
