@@ -321,3 +321,37 @@ func ApplyValues(c *Contact, v Values) {
 		c.ListIDs = append(c.ListIDs, v.AddToList)
 	}
 }
+
+// ApplyValuesToPerson applies values_update[0] to p, the canonical view of a
+// contact (ToPerson's result), as ApplyValues and then ToPerson would: names
+// as stored and read back, the score, and the lead stage the new status maps
+// to (none when it maps to none). It reports false, leaving p unchanged, when
+// v sets the phone: the canonical phones do not say which of phone, mobile
+// and phone_pro each came from, so the contact's phones after the edit
+// cannot be known from p.
+func ApplyValuesToPerson(p *mapping.Person, v Values, stages mapping.StageMap) bool {
+	if v.Phone != nil {
+		return false
+	}
+	if stages.In == nil {
+		stages = mapping.DefaultStageMap("nextlead")
+	}
+	if v.FirstName != nil {
+		p.FirstName = mapping.CollapseSpace(*v.FirstName)
+	}
+	if v.LastName != nil {
+		p.LastName = mapping.CollapseSpace(*v.LastName)
+	}
+	if v.LeadScore.Valid {
+		p.LeadScore = v.LeadScore.Ptr()
+	}
+	if v.ConversionStatus != "" {
+		p.LeadStage = ""
+		if cs := strings.TrimSpace(v.ConversionStatus); cs != "" {
+			if s, ok := stages.Inbound(cs); ok {
+				p.LeadStage = s
+			}
+		}
+	}
+	return true
+}

@@ -282,30 +282,37 @@ func genOpt(g *rapid.Generator[string]) *rapid.Generator[string] {
 	return rapid.OneOf(rapid.Just(""), g)
 }
 
+// genContact draws a contact holding any of NextLead's fields, valid
+// values only.
+func genContact(t *rapid.T) Contact {
+	c := Contact{
+		FirstName:        genName().Draw(t, "first"),
+		LastName:         genName().Draw(t, "last"),
+		Email:            genOpt(genEmail()).Draw(t, "email"),
+		Email2:           genOpt(genEmail()).Draw(t, "email2"),
+		Phone:            genOpt(genPhone()).Draw(t, "phone"),
+		Mobile:           genOpt(genPhone()).Draw(t, "mobile"),
+		PhonePro:         genOpt(genPhone()).Draw(t, "phonePro"),
+		LinkedIn:         genOpt(rapid.StringMatching(`https://www\.linkedin\.com/in/[a-z][a-z0-9-]{2,11}`)).Draw(t, "linkedin"),
+		Activity:         genName().Draw(t, "activity"),
+		Website:          genOpt(rapid.StringMatching(`https://[a-z]{3,8}\.dev`)).Draw(t, "website"),
+		Facebook:         genOpt(rapid.StringMatching(`https://facebook\.com/[a-z]{3,8}`)).Draw(t, "facebook"),
+		Instagram:        genOpt(rapid.StringMatching(`@[a-z]{3,8}`)).Draw(t, "instagram"),
+		Twitter:          genOpt(rapid.StringMatching(`@[a-z]{3,8}`)).Draw(t, "twitter"),
+		Comment:          genOpt(rapid.StringMatching(`[a-z]{1,5}( [a-z]{1,5}){0,3}`)).Draw(t, "comment"),
+		ConversionStatus: genOpt(rapid.SampledFrom(catalog)).Draw(t, "status"),
+	}
+	if rapid.Bool().Draw(t, "hasScore") {
+		c.LeadScore = Score{V: rapid.IntRange(0, 100).Draw(t, "score"), Valid: true}
+	}
+	return c
+}
+
 // TestRoundTripContact: provider → canonical → provider → canonical keeps
 // every field NextLead holds.
 func TestRoundTripContact(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := Contact{
-			FirstName:        genName().Draw(t, "first"),
-			LastName:         genName().Draw(t, "last"),
-			Email:            genOpt(genEmail()).Draw(t, "email"),
-			Email2:           genOpt(genEmail()).Draw(t, "email2"),
-			Phone:            genOpt(genPhone()).Draw(t, "phone"),
-			Mobile:           genOpt(genPhone()).Draw(t, "mobile"),
-			PhonePro:         genOpt(genPhone()).Draw(t, "phonePro"),
-			LinkedIn:         genOpt(rapid.StringMatching(`https://www\.linkedin\.com/in/[a-z][a-z0-9-]{2,11}`)).Draw(t, "linkedin"),
-			Activity:         genName().Draw(t, "activity"),
-			Website:          genOpt(rapid.StringMatching(`https://[a-z]{3,8}\.dev`)).Draw(t, "website"),
-			Facebook:         genOpt(rapid.StringMatching(`https://facebook\.com/[a-z]{3,8}`)).Draw(t, "facebook"),
-			Instagram:        genOpt(rapid.StringMatching(`@[a-z]{3,8}`)).Draw(t, "instagram"),
-			Twitter:          genOpt(rapid.StringMatching(`@[a-z]{3,8}`)).Draw(t, "twitter"),
-			Comment:          genOpt(rapid.StringMatching(`[a-z]{1,5}( [a-z]{1,5}){0,3}`)).Draw(t, "comment"),
-			ConversionStatus: genOpt(rapid.SampledFrom(catalog)).Draw(t, "status"),
-		}
-		if rapid.Bool().Draw(t, "hasScore") {
-			c.LeadScore = Score{V: rapid.IntRange(0, 100).Draw(t, "score"), Valid: true}
-		}
+		c := genContact(t)
 		p1, _, issues := ToPerson(&c, mapping.StageMap{}, "FR")
 		if len(issues) != 0 {
 			t.Fatalf("issues: %q", issues)
@@ -388,6 +395,49 @@ func TestRoundTripUpdate(t *testing.T) {
 		got, _, _ := ToPerson(&c, mapping.StageMap{}, "FR")
 		if !mapping.EqualPerson(Updates, &desired, &got) {
 			t.Fatalf("update did not reach desired:\n%+v\n%+v", desired, got)
+		}
+	})
+}
+
+// TestPropApplyValuesToPerson: applying an edit to a contact's canonical view
+// gives what reading the edited contact back gives, for every edit without a
+// phone (which it refuses, leaving the person as it was).
+func TestPropApplyValuesToPerson(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := genContact(t)
+		if rapid.Bool().Draw(t, "oddStatus") {
+			c.ConversionStatus = rapid.SampledFrom([]string{"Unknown tag", " " + catalog[0] + " "}).Draw(t, "stored status")
+		}
+		spaced := rapid.StringMatching(`( ?[A-Za-zé]{1,6}){0,3} ?`)
+		var v Values
+		if rapid.Bool().Draw(t, "setFirst") {
+			v.FirstName = ptr(spaced.Draw(t, "first"))
+		}
+		if rapid.Bool().Draw(t, "setLast") {
+			v.LastName = ptr(spaced.Draw(t, "last"))
+		}
+		if rapid.Bool().Draw(t, "setScore") {
+			v.LeadScore = Score{V: rapid.IntRange(0, 100).Draw(t, "score"), Valid: true}
+		}
+		v.ConversionStatus = rapid.SampledFrom(append([]string{"", "Unknown tag", " " + catalog[1]}, catalog...)).Draw(t, "status")
+		before, _, _ := ToPerson(&c, mapping.StageMap{}, "FR")
+		if rapid.Bool().Draw(t, "setPhone") {
+			v.Phone = ptr(genOpt(genPhone()).Draw(t, "phone"))
+			p := before.Clone()
+			if ApplyValuesToPerson(&p, v, mapping.StageMap{}) || !reflect.DeepEqual(p, before) {
+				t.Fatalf("an edit with a phone was applied: %+v", p)
+			}
+			return
+		}
+		edited := c
+		ApplyValues(&edited, v)
+		want, _, _ := ToPerson(&edited, mapping.StageMap{}, "FR")
+		got := before.Clone()
+		if !ApplyValuesToPerson(&got, v, mapping.StageMap{}) {
+			t.Fatal("refused an edit without a phone")
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("values %+v:\nread back %+v\napplied   %+v", v, want, got)
 		}
 	})
 }

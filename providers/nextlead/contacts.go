@@ -246,16 +246,26 @@ type editAnswer struct {
 
 // Update makes contact id hold desired for first and last name, primary
 // phone, lead score and lead stage (NextLead cannot change an email or a
-// LinkedIn URL after create). The contact is first located (see locate:
-// by its remembered LinkedIn string, email, LinkedIn URL, else a fresh
-// listing), and only the fields that differ from what it holds are
-// sent; nothing is sent when none differ.
+// LinkedIn URL after create). Only the fields that differ from what the
+// contact holds are sent; nothing is sent when none differ.
+//
+// current is what crmsync last read of the contact: the run's fresh listing
+// during a resync, a read-back just made otherwise. Most updates are sent
+// under the key it gives, without a lookup first (see updateByKey). The
+// others first locate the contact (see locate: by its remembered LinkedIn
+// string, email, LinkedIn URL, else a fresh listing) and diff against what
+// it holds then.
 func (a *Adapter) Update(ctx context.Context, id string, current, desired mapping.Person) (providers.Record, error) {
-	c, err := a.locate(ctx, id, current, desired)
+	cat, err := a.tagNames(ctx, desired.LeadStage)
 	if err != nil {
 		return providers.Record{}, fmt.Errorf("update contact: %w", err)
 	}
-	cat, err := a.tagNames(ctx, desired.LeadStage)
+	if rec, ok, err := a.updateByKey(ctx, id, current, desired, cat); err != nil {
+		return providers.Record{}, fmt.Errorf("update contact: %w", err)
+	} else if ok {
+		return rec, nil
+	}
+	c, err := a.locate(ctx, id, current, desired)
 	if err != nil {
 		return providers.Record{}, fmt.Errorf("update contact: %w", err)
 	}
@@ -275,6 +285,64 @@ func (a *Adapter) Update(ctx context.Context, id string, current, desired mappin
 		c.UpdatedAt = ans.Contact.UpdatedAt
 	}
 	return a.record(&c), nil
+}
+
+// updateByKey sends the edit making contact id hold desired under the key
+// current gives, without the find-contact call that locating it costs: the
+// LinkedIn string the directory remembers for a contact without an email,
+// else current's primary email (edit-contact compares emails
+// case-insensitively). The answer is current with the edit applied. It
+// reports false, having changed nothing in NextLead, when it cannot tell
+// what the contact holds after the edit (the edit sets the phone: see
+// nextleadmap.ApplyValuesToPerson), when there is nothing to send, when
+// current gives no key, and when no live contact stores the key (404: its
+// email changed, or it was deleted).
+// It also reports false when the answer names another contact: one holding
+// the email current lists first (its own primary email is invalid, or it
+// lost the email since). That contact shares an email with the person, so
+// crmsync matches it to the same person and gives it the same values; the
+// caller then locates contact id as before.
+func (a *Adapter) updateByKey(ctx context.Context, id string, current, desired mapping.Person, catalog []string) (providers.Record, bool, error) {
+	v := nextleadmap.UpdateValues(current, desired, a.stages, catalog)
+	after := current.Clone()
+	if !nextleadmap.ApplyValuesToPerson(&after, v, a.stages) {
+		return providers.Record{}, false, nil
+	}
+	mail, li := current.PrimaryEmail(), ""
+	if s, ok := a.dir.linkedIn(id); ok {
+		mail, li = "", s
+	}
+	if mail == "" && li == "" {
+		return providers.Record{}, false, nil
+	}
+	if v.Empty() {
+		// Nothing to send: locate answers the contact as it is now (and
+		// that it still exists), as an edit's answer would.
+		return providers.Record{}, false, nil
+	}
+	rec := providers.Record{ID: id, Person: after}
+	var ans editAnswer
+	err := a.call(ctx, http.MethodPost, routeEdit,
+		nextleadmap.EditContact{Mail: mail, LinkedInFind: li, ValuesUpdate: []nextleadmap.Values{v}}, &ans)
+	if providers.ClassOf(err) == providers.ClassNotFound {
+		return providers.Record{}, false, nil
+	}
+	if err != nil {
+		return providers.Record{}, false, err
+	}
+	if ans.Contact.ID != "" && ans.Contact.ID != id {
+		a.log.WarnContext(ctx, "edit-contact under a contact's last known key edited another contact sharing its email; locating the contact",
+			"contact", id, "edited", ans.Contact.ID)
+		return providers.Record{}, false, nil
+	}
+	if ans.Contact.UpdatedAt != "" {
+		at, err := nextleadmap.ParseTime(ans.Contact.UpdatedAt)
+		if err != nil {
+			rec.Issues = append(rec.Issues, err.Error())
+		}
+		rec.ChangedAt = at
+	}
+	return rec, true, nil
 }
 
 // Delete soft-deletes contact id, located as Update locates it.
