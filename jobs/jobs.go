@@ -418,6 +418,44 @@ func (w *ListWorker) Work(ctx context.Context, job *river.Job[ListArgs]) error {
 	}
 	w.Deps.Logger.InfoContext(ctx, "listed", slog.String("connection", c.Name()), slog.Int("records", st.Records),
 		slog.Int("new_people", st.NewPeople), slog.Int("merges", st.Merges))
+	if err := wakeRun(ctx, e, job.Args.RunID); err != nil {
+		// The run's job looks again after its snooze all the same.
+		w.Deps.Logger.WarnContext(ctx, "wake the resync run", slog.Int64("run", job.Args.RunID), slog.String("error", err.Error()))
+	}
+	return nil
+}
+
+// wakeRun makes run runID's job available now when every listing of the
+// run is in, instead of at the end of its snooze: the run's planning then
+// starts at once.
+func wakeRun(ctx context.Context, e *engine.Engine, runID int64) error {
+	cl, err := client(ctx)
+	if err != nil {
+		return err
+	}
+	return wakeRunWith(ctx, cl, e, runID)
+}
+
+func wakeRunWith(ctx context.Context, cl *river.Client[pgx.Tx], e *engine.Engine, runID int64) error {
+	run, err := e.GetRunUncounted(ctx, runID)
+	if err != nil || run == nil || run.State != "ingesting" {
+		return err
+	}
+	for _, p := range run.Progress {
+		if !p.ListDone {
+			return nil
+		}
+	}
+	// The job is unique per run: the insert returns the waiting one.
+	res, err := cl.Insert(ctx, ResyncArgs{RunID: runID}, nil)
+	if err != nil {
+		return fmt.Errorf("find the run's job: %w", err)
+	}
+	if res.UniqueSkippedAsDuplicate && res.Job.State == rivertype.JobStateScheduled {
+		if _, err := cl.JobRetry(ctx, res.Job.ID); err != nil {
+			return fmt.Errorf("wake the run's job: %w", err)
+		}
+	}
 	return nil
 }
 
