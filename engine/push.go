@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
@@ -383,7 +384,9 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		done[pid] = true
 	}
 	batch := &pgx.Batch{}
-	var links linkWrites
+	// links are upserted; newLinks, of the records this batch created, are
+	// inserted first (see insertNew).
+	var links, newLinks linkWrites
 	outcomes := newOutcomeWrites()
 	var created []int64
 	// A create refused with a 429 (or never sent after one) created nothing:
@@ -460,10 +463,11 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			case OpCreate:
 				if r.adopted {
 					stats.Adopted++
+					links.add(c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
 				} else {
 					stats.Creates++
+					newLinks.add(c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
 				}
-				links.add(c, r.rec.ID, op.PersonID, &r.newBase, op.Version, r.rec.ChangedAt)
 				created = append(created, op.PersonID)
 			case OpUpdate:
 				if len(op.Fields) == 0 {
@@ -496,6 +500,11 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 		if !done[pid] {
 			left = append(left, pid)
 		}
+	}
+	if ok, err := newLinks.insertNew(ctx, tx, c); err != nil {
+		return stats, fmt.Errorf("push %s: record results: %w", c.Name(), err)
+	} else if !ok {
+		links.appendAll(&newLinks)
 	}
 	links.queue(batch, c)
 	outcomes.queue(batch, c)
@@ -658,22 +667,76 @@ func (l *linkWrites) add(c *Conn, remoteID string, pid int64, base *mapping.Pers
 	l.versions = append(l.versions, version)
 }
 
-// queue adds the statement to b. seen_at is the write's own time (not the
-// transaction's start, which precedes the CRM call): a listing that began
-// before this record existed must not take its absence for a delete.
+// linkInsert writes links; an upsert follows it when upsert is true.
+// seen_at is the write's own time (not the transaction's start, which
+// precedes the CRM call): a listing that began before this record existed
+// must not take its absence for a delete.
+func linkInsert(upsert bool) string {
+	q := `INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version, seen_at)
+		SELECT $1, x.r, coalesce(p.merged_into, x.p), x.b, x.h, x.t, x.v, clock_timestamp()
+		FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bigint[]) AS x(r, p, b, h, t, v)
+		JOIN crmsync_person p ON p.id = x.p`
+	if upsert {
+		q += `
+		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
+			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
+			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL,
+			seen_at = clock_timestamp()`
+	}
+	return q
+}
+
+func (l *linkWrites) args(c *Conn) []any {
+	return []any{c.ID, l.rids, l.pids, l.bases, l.hashes, l.changed, l.versions}
+}
+
+// queue adds the upsert of l to b.
 func (l *linkWrites) queue(b *pgx.Batch, c *Conn) {
 	if len(l.rids) == 0 {
 		return
 	}
-	b.Queue(`INSERT INTO crmsync_link (connection_id, remote_id, person_id, base, base_hash, remote_changed_at, synced_version, seen_at)
-		SELECT $1, x.r, coalesce(p.merged_into, x.p), x.b, x.h, x.t, x.v, clock_timestamp()
-		FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::bigint[]) AS x(r, p, b, h, t, v)
-		JOIN crmsync_person p ON p.id = x.p
-		ON CONFLICT (connection_id, remote_id) DO UPDATE SET base = EXCLUDED.base, base_hash = EXCLUDED.base_hash,
-			remote_changed_at = coalesce(EXCLUDED.remote_changed_at, crmsync_link.remote_changed_at),
-			synced_version = greatest(crmsync_link.synced_version, EXCLUDED.synced_version), deleted_at = NULL,
-			seen_at = clock_timestamp()`,
-		c.ID, l.rids, l.pids, l.bases, l.hashes, l.changed, l.versions)
+	b.Queue(linkInsert(true), l.args(c)...)
+}
+
+// appendAll adds o's links to l.
+func (l *linkWrites) appendAll(o *linkWrites) {
+	l.rids = append(l.rids, o.rids...)
+	l.pids = append(l.pids, o.pids...)
+	l.bases = append(l.bases, o.bases...)
+	l.hashes = append(l.hashes, o.hashes...)
+	l.changed = append(l.changed, o.changed...)
+	l.versions = append(l.versions, o.versions...)
+}
+
+// insertNew inserts the links of records the batch created, which no link
+// can hold yet, without the upsert's conflict handling (a third of the
+// statement's cost). A listing may have linked one of them since (it
+// listed the new record before this answer was recorded): the insert then
+// fails on the key, is rolled back to its savepoint, and insertNew reports
+// false for the caller to upsert them all.
+func (l *linkWrites) insertNew(ctx context.Context, tx pgx.Tx, c *Conn) (bool, error) {
+	if len(l.rids) == 0 {
+		return true, nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert links: savepoint: %w", err)
+	}
+	_, err = sp.Exec(ctx, linkInsert(false), l.args(c)...)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if err := sp.Rollback(ctx); err != nil {
+			return false, fmt.Errorf("insert links: roll back to savepoint: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert links: %w", err)
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return false, fmt.Errorf("insert links: release savepoint: %w", err)
+	}
+	return true, nil
 }
 
 // planBatch loads the people, their links in c and pending creates, and
