@@ -86,7 +86,7 @@ func (e *Engine) DryRun(ctx context.Context, names []string) (*DryRunReport, err
 			if !c.Writable() {
 				continue
 			}
-			ops, err := e.planBatch(ctx, tx, c, ids, 0)
+			ops, err := e.planBatch(ctx, tx, c, ids, 0, false)
 			if err != nil {
 				return nil, fmt.Errorf("dry run: plan %s: %w", c.Name(), err)
 			}

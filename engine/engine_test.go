@@ -385,40 +385,100 @@ func TestEditPropagatesOnceWithoutEcho(t *testing.T) {
 	}
 }
 
+// A create whose answer was lost is adopted by the retry, once it can no
+// longer land, whether its batch died before recording anything (its mark
+// is the batch's row) or recorded it as unknown (a row for the person).
 func TestRetriedCreateAdoptsTheRecordALostReplyMade(t *testing.T) {
 	t.Parallel()
+	for name, mark := range map[string]string{
+		"batch mark": `INSERT INTO crmsync_pending_batch (connection_id, person_min, person_max, person_ids)
+			SELECT $1, min(id), max(id), array_agg(id) FROM crmsync_person`,
+		"person mark": `INSERT INTO crmsync_pending_create (connection_id, person_id)
+			SELECT $1, id FROM crmsync_person`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, map[string][]mapping.Person{"ligo": {jean}})
+			// List everything, but take the pushes apart by hand.
+			w.listAll()
+			nl, _ := w.e.Conn("nextlead")
+			// The create went through but its answer was lost: the record
+			// exists in NextLead and the pending mark says a create may have
+			// happened.
+			if _, err := nl.Provider.Create(w.ctx, jean); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.e.Pool().Exec(w.ctx, mark, nl.ID); err != nil {
+				t.Fatal(err)
+			}
+			// While the lost request could still land, the create waits: a
+			// search now could miss a record about to be written.
+			st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Adopted != 0 || st.Creates != 0 || st.Remaining != 1 {
+				t.Fatalf("push within the settle time = %+v, want the create left for later", st)
+			}
+			// Once it cannot land any more, the search finds the record.
+			st, err = w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Nanosecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Adopted != 1 || st.Creates != 0 {
+				t.Fatalf("push = %+v, want the record adopted, nothing created", st)
+			}
+			if got := len(w.find("nextlead", "jean.dupont@acme.fr")); got != 1 {
+				t.Fatalf("nextlead holds %d records, want 1", got)
+			}
+			if n := w.count(`SELECT (SELECT count(*) FROM crmsync_pending_batch) + (SELECT count(*) FROM crmsync_pending_create)`); n != 0 {
+				t.Fatalf("%d pending marks left after the adoption, want 0", n)
+			}
+		})
+	}
+}
+
+// A push marks its creates pending with one row and removes it with its
+// results; a create whose outcome is unknown (a 5xx: it may have been
+// applied) stays pending on its own row, marked when the batch was, and
+// its retry looks the person up first.
+func TestPushPendingMarks(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, map[string][]mapping.Person{"ligo": {jean}})
-	// List everything, but take the pushes apart by hand.
 	w.listAll()
+	sk, _ := w.e.Conn("skarbe")
+	if st, err := w.e.PushBatch(w.ctx, sk, engine.PushOptions{}); err != nil || st.Creates != 1 {
+		t.Fatalf("skarbe push: %+v, %v; want one create", st, err)
+	}
+	if n := w.count(`SELECT (SELECT count(*) FROM crmsync_pending_batch) + (SELECT count(*) FROM crmsync_pending_create)`); n != 0 {
+		t.Fatalf("%d pending marks after a push that created, want 0", n)
+	}
 	nl, _ := w.e.Conn("nextlead")
-	// The create went through but its answer was lost: the record exists in
-	// NextLead and the pending marker says a create may have happened.
-	if _, err := nl.Provider.Create(w.ctx, jean); err != nil {
-		t.Fatal(err)
+	w.sims["nextlead"].SetFaults(1)
+	before := time.Now()
+	st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{})
+	if err != nil || st.Creates != 0 || st.Remaining != 1 {
+		t.Fatalf("nextlead push answering 5xx: %+v, %v; want the create left for later", st, err)
 	}
-	if _, err := w.e.Pool().Exec(w.ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id)
-		SELECT $1, id FROM crmsync_person`, nl.ID); err != nil {
-		t.Fatal(err)
+	if n := w.count(`SELECT count(*) FROM crmsync_pending_batch`); n != 0 {
+		t.Fatalf("%d batch marks after the batch recorded its results, want 0", n)
 	}
-	// While the lost request could still land, the create waits: a search
-	// now could miss a record about to be written.
-	st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Hour})
-	if err != nil {
-		t.Fatal(err)
+	var marked time.Time
+	if err := w.e.Pool().QueryRow(w.ctx, `SELECT attempted_at FROM crmsync_pending_create WHERE connection_id = $1`, nl.ID).Scan(&marked); err != nil {
+		t.Fatalf("the unknown create's own mark: %v", err)
 	}
-	if st.Adopted != 0 || st.Creates != 0 || st.Remaining != 1 {
-		t.Fatalf("push within the settle time = %+v, want the create left for later", st)
+	if marked.Before(before.Add(-time.Minute)) || marked.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("marked at %v, the batch ran at %v", marked, before)
 	}
-	// Once it cannot land any more, the search finds the record.
-	st, err = w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Adopted != 1 || st.Creates != 0 {
-		t.Fatalf("push = %+v, want the record adopted, nothing created", st)
+	w.sims["nextlead"].SetFaults(0)
+	if st, err := w.e.PushBatch(w.ctx, nl, engine.PushOptions{Settle: time.Nanosecond}); err != nil || st.Creates+st.Adopted != 1 {
+		t.Fatalf("retry: %+v, %v; want the person created or adopted", st, err)
 	}
 	if got := len(w.find("nextlead", "jean.dupont@acme.fr")); got != 1 {
-		t.Fatalf("nextlead holds %d records, want 1", got)
+		t.Fatalf("nextlead holds %d records of jean, want 1", got)
+	}
+	if n := w.count(`SELECT (SELECT count(*) FROM crmsync_pending_batch) + (SELECT count(*) FROM crmsync_pending_create)`); n != 0 {
+		t.Fatalf("%d pending marks after the retry, want 0", n)
 	}
 }
 
@@ -1022,5 +1082,47 @@ func TestNoHistoryForPeopleFirstSeenDuringTheListing(t *testing.T) {
 	}
 	if n := w.count(`SELECT count(*) FROM crmsync_change WHERE field = 'last_name' AND old_value = 'Byron' AND new_value = 'King'`); n != 1 || history() != 1 {
 		t.Fatalf("history after a change to a known person: %d rows, %d of them the change; want the change alone", history(), n)
+	}
+}
+
+// A merge moves the pending marks of the person merged away to the one it
+// is merged into, a batch's mark as a person's: the survivor's create is
+// looked up first.
+func TestMergeMovesPendingMarks(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	nl, _ := w.e.Conn("nextlead")
+	lg, _ := w.e.Conn("ligo")
+	ep, _ := w.e.Conn("epixel")
+	rec := func(id string, p mapping.Person) []providers.Record {
+		return []providers.Record{{ID: id, Person: p, ChangedAt: time.Now()}}
+	}
+	li := "https://www.linkedin.com/in/ada-lovelace"
+	if _, err := w.e.Ingest(w.ctx, nl, rec("n1", mapping.Person{FirstName: "Ada", Emails: []string{"ada@example.com"}}), engine.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.e.Ingest(w.ctx, lg, rec("l1", mapping.Person{FirstName: "Ada", LinkedIn: li}), engine.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var survivor, merged int64
+	if err := w.e.Pool().QueryRow(w.ctx, `SELECT min(id), max(id) FROM crmsync_person`).Scan(&survivor, &merged); err != nil || survivor == merged {
+		t.Fatalf("people %d and %d, %v; want two", survivor, merged, err)
+	}
+	if _, err := w.e.Pool().Exec(w.ctx, `INSERT INTO crmsync_pending_batch (connection_id, person_min, person_max, person_ids)
+		VALUES ($1, $2, $2, ARRAY[$2::bigint])`, ep.ID, merged); err != nil {
+		t.Fatal(err)
+	}
+	// One record with both keys: the people are one.
+	if st, err := w.e.Ingest(w.ctx, ep, rec("e1", mapping.Person{FirstName: "Ada", Emails: []string{"ada@example.com"}, LinkedIn: li}),
+		engine.IngestOptions{}); err != nil || st.Merges != 1 {
+		t.Fatalf("ingest: %+v, %v; want one merge", st, err)
+	}
+	var lo, hi int64
+	var ids []int64
+	if err := w.e.Pool().QueryRow(w.ctx, `SELECT person_min, person_max, person_ids FROM crmsync_pending_batch`).Scan(&lo, &hi, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != survivor || lo > survivor || hi < survivor {
+		t.Fatalf("mark holds %v in [%d, %d], want [%d] within its bounds", ids, lo, hi, survivor)
 	}
 }

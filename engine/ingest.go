@@ -460,6 +460,9 @@ func (e *Engine) ingestTx(ctx context.Context, tx pgx.Tx, parts []*ingestPart, q
 		batch.Queue(`UPDATE crmsync_pending_create SET person_id = $1 WHERE person_id = $2 AND NOT EXISTS (
 			SELECT 1 FROM crmsync_pending_create p2 WHERE p2.person_id = $1 AND p2.connection_id = crmsync_pending_create.connection_id)`, m.survivor, m.merged)
 		batch.Queue(`DELETE FROM crmsync_pending_create WHERE person_id = $1`, m.merged)
+		batch.Queue(`UPDATE crmsync_pending_batch SET person_ids = array_replace(person_ids, $2, $1),
+			person_min = least(person_min, $1), person_max = greatest(person_max, $1)
+			WHERE person_min <= $2 AND person_max >= $2 AND $2 = ANY(person_ids)`, m.survivor, m.merged)
 		batch.Queue(`UPDATE crmsync_person SET merged_into = $1, updated_at = now() WHERE id = $2 OR merged_into = $2`, m.survivor, m.merged)
 		batch.Queue(`INSERT INTO crmsync_merge (survivor, merged, reason) VALUES ($1, $2, $3)`, m.survivor, m.merged, m.reason)
 		batch.Queue(`DELETE FROM crmsync_push_queue WHERE person_id = $1`, m.merged)

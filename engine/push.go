@@ -349,7 +349,7 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	}
 	slices.Sort(pids)
 	stats.Claimed, stats.Last = len(pids), pids[len(pids)-1]
-	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle)
+	ops, err := e.planBatch(ctx, tx, c, pids, opts.Settle, true)
 	if err != nil {
 		return stats, fmt.Errorf("push %s: %w", c.Name(), err)
 	}
@@ -363,16 +363,19 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	}
 
 	// Creates are marked pending, committed before the CRM is called, so that
-	// a retry after a crash looks the person up before creating again.
+	// a retry after a crash looks the person up before creating again: one
+	// row for the batch, which its results delete (see migration 008).
 	var pendingIDs []int64
 	for _, op := range ops {
 		if op.Kind == OpCreate && op.Skip == "" && !op.Defer && !op.FindFirst {
 			pendingIDs = append(pendingIDs, op.PersonID)
 		}
 	}
+	var mark int64
+	var markedAt time.Time
 	if len(pendingIDs) > 0 {
-		if _, err := e.pool.Exec(ctx, `INSERT INTO crmsync_pending_create (connection_id, person_id)
-			SELECT $1, unnest($2::bigint[]) ON CONFLICT (connection_id, person_id) DO UPDATE SET attempted_at = now()`, c.ID, pendingIDs); err != nil {
+		if err := e.pool.QueryRow(ctx, `INSERT INTO crmsync_pending_batch (connection_id, person_min, person_max, person_ids)
+			VALUES ($1, $2, $3, $4) RETURNING id, attempted_at`, c.ID, slices.Min(pendingIDs), slices.Max(pendingIDs), pendingIDs).Scan(&mark, &markedAt); err != nil {
 			return stats, fmt.Errorf("push %s: mark pending creates: %w", c.Name(), err)
 		}
 	}
@@ -399,9 +402,6 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 			slices.Contains(pendingIDs, r.op.PersonID) {
 			unsent = append(unsent, r.op.PersonID)
 		}
-	}
-	if len(unsent) > 0 {
-		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, unsent)
 	}
 	var stale []providers.Record
 	for _, r := range results {
@@ -508,8 +508,27 @@ func (e *Engine) PushBatch(ctx context.Context, c *Conn, opts PushOptions) (Push
 	}
 	links.queue(batch, c)
 	outcomes.queue(batch, c)
-	if len(created) > 0 {
-		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, created)
+	// The batch's mark goes; creates it sent whose outcome is unknown (an
+	// error, a timeout) stay pending, each on its own row. A person pending
+	// from an earlier batch is no longer once created or refused unsent.
+	if mark != 0 {
+		settled := append(slices.Clone(created), unsent...)
+		slices.Sort(settled)
+		var open []int64
+		for _, pid := range pendingIDs {
+			if _, found := slices.BinarySearch(settled, pid); !found {
+				open = append(open, pid)
+			}
+		}
+		if len(open) > 0 {
+			batch.Queue(`INSERT INTO crmsync_pending_create (connection_id, person_id, attempted_at)
+				SELECT $1, unnest($2::bigint[]), $3 ON CONFLICT (connection_id, person_id) DO UPDATE SET attempted_at = EXCLUDED.attempted_at`,
+				c.ID, open, markedAt)
+		}
+		batch.Queue(`DELETE FROM crmsync_pending_batch WHERE id = $1`, mark)
+	}
+	if cleared := append(slices.Clone(created), unsent...); len(cleared) > 0 {
+		batch.Queue(`DELETE FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, cleared)
 	}
 	// One row update per kind and batch: the counters are hot rows that
 	// every push batch of the connection touches, so every batch locks them
@@ -740,8 +759,9 @@ func (l *linkWrites) insertNew(ctx context.Context, tx pgx.Tx, c *Conn) (bool, e
 }
 
 // planBatch loads the people, their links in c and pending creates, and
-// plans.
-func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration) ([]Op, error) {
+// plans. claimed says the batch holds the people's queue rows (a push, not
+// a dry run).
+func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64, settle time.Duration, claimed bool) ([]Op, error) {
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
@@ -790,6 +810,22 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 		}
 	}
 	rows.Close()
+	// A batch mark holding a claimed person belongs to a batch that ended
+	// without recording its results: a batch in flight holds its people's
+	// queue rows, which this claim could not take. Its people become
+	// pending one by one, as that batch's results would have left them. (A
+	// dry run claims nothing: a mark it meets may be a batch's in flight.)
+	if claimed {
+		if _, err := tx.Exec(ctx, `WITH stale AS (
+				DELETE FROM crmsync_pending_batch WHERE connection_id = $1 AND person_max >= $3 AND person_min <= $4
+					AND person_ids && $2::bigint[] RETURNING person_ids, attempted_at)
+			INSERT INTO crmsync_pending_create (connection_id, person_id, attempted_at)
+			SELECT $1, p, max(attempted_at) FROM stale, unnest(person_ids) AS p GROUP BY p
+			ON CONFLICT (connection_id, person_id) DO UPDATE SET attempted_at = greatest(crmsync_pending_create.attempted_at, EXCLUDED.attempted_at)`,
+			c.ID, pids, slices.Min(pids), slices.Max(pids)); err != nil {
+			return nil, fmt.Errorf("take over pending marks: %w", err)
+		}
+	}
 	rows, err = tx.Query(ctx, `SELECT person_id, attempted_at FROM crmsync_pending_create WHERE connection_id = $1 AND person_id = ANY($2)`, c.ID, pids)
 	if err != nil {
 		return nil, fmt.Errorf("load pending creates: %w", err)

@@ -587,7 +587,7 @@ func (h *harness) dbCounts() map[string]int64 {
 	h.t.Helper()
 	out := map[string]int64{}
 	for _, tbl := range []string{"crmsync_person", "crmsync_link", "crmsync_identity", "crmsync_merge", "crmsync_change",
-		"crmsync_push_queue", "crmsync_pending_create", "crmsync_write_outcome", "crmsync_write_count",
+		"crmsync_push_queue", "crmsync_pending_create", "crmsync_pending_batch", "crmsync_write_outcome", "crmsync_write_count",
 		"crmsync_resync_run", "crmsync_sync_state", "river_job"} {
 		var n int64
 		if err := h.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
