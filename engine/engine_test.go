@@ -843,6 +843,9 @@ func TestResyncQueuesInResumableSteps(t *testing.T) {
 	}
 	var cursors []int64
 	for {
+		if planned, err := w.e.RunPlanned(w.ctx, id); err != nil || planned {
+			t.Fatalf("before step %d: planned %v, %v; want false", len(cursors)+1, planned, err)
+		}
 		done, err := w.e.QueueStep(w.ctx, id, time.Nanosecond)
 		if err != nil {
 			t.Fatal(err)
@@ -862,6 +865,18 @@ func TestResyncQueuesInResumableSteps(t *testing.T) {
 	stepwise := queue()
 	if len(cursors) < 2 || stepwise == "" {
 		t.Fatalf("%d steps (cursors %v), queue %q: want several steps and a queue", len(cursors), cursors, stepwise)
+	}
+	// Planned: a step now does nothing (it runs while the pushes do).
+	if planned, err := w.e.RunPlanned(w.ctx, id); err != nil || !planned {
+		t.Fatalf("after the last step: planned %v, %v; want true", planned, err)
+	}
+	if _, err := w.e.Pool().Exec(w.ctx, `DELETE FROM crmsync_push_queue WHERE (connection_id, person_id) = (
+			SELECT connection_id, person_id FROM crmsync_push_queue ORDER BY 1 DESC, 2 DESC LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	pushed := queue()
+	if done, err := w.e.QueueStep(w.ctx, id, 0); err != nil || !done || queue() != pushed || pushed == stepwise {
+		t.Fatalf("a step once planned: done %v, %v; want true, and the pair pushed since not queued again", done, err)
 	}
 	// Again in one go, with one of the pairs queued already (as an ingest
 	// may queue it meanwhile): the copy gives way to an insert that skips it.

@@ -246,17 +246,19 @@ func (e *Engine) QueueAll(ctx context.Context, runID int64) error {
 // takes it in, as any change is.
 //
 // The step starts after the highest ID the run has planned and starts no
-// chunk after budget has passed (0: no limit); it records how far it got
-// and reports whether every person is planned. A resync job takes one
-// step at a time, so that each stays within the job's timeout however
-// many people there are.
+// chunk after budget has passed (0: no limit; a budget of a nanosecond
+// plans one chunk); it records how far it got and reports
+// whether every person is planned. A resync job takes one step at a time,
+// so that each stays within the job's timeout however many people there
+// are. Once every person is planned, a step does nothing.
 func (e *Engine) QueueStep(ctx context.Context, runID int64, budget time.Duration) (bool, error) {
 	start := time.Now()
-	var from, hi int64
-	if err := e.pool.QueryRow(ctx, `SELECT coalesce((SELECT queued_through + 1 FROM crmsync_resync_run WHERE id = $1),
-			(SELECT min(id) FROM crmsync_person WHERE merged_into IS NULL), 0),
-		(SELECT coalesce(max(id), -1) FROM crmsync_person WHERE merged_into IS NULL)`, runID).Scan(&from, &hi); err != nil {
+	from, hi, first, err := e.planRange(ctx, runID)
+	if err != nil {
 		return false, fmt.Errorf("queue run %d: %w", runID, err)
+	}
+	if from > hi && !first {
+		return true, nil
 	}
 	var conns []*Conn
 	for _, c := range e.conns {
@@ -280,17 +282,37 @@ func (e *Engine) QueueStep(ctx context.Context, runID int64, budget time.Duratio
 	if _, err := e.pool.Exec(ctx, `UPDATE crmsync_resync_run SET queued_through = $2 WHERE id = $1`, runID, next-1); err != nil {
 		return false, fmt.Errorf("queue run %d: record progress: %w", runID, err)
 	}
-	if next <= hi {
-		return false, nil
+	if first || next > hi {
+		// The queue was near empty at its last analyze. With those
+		// statistics the push's claim (the next 500 rows after a cursor)
+		// was planned as a bitmap scan of every row after the cursor,
+		// joined and sorted: 26 ms a claim at 100k instead of under 1.
+		// Pushes may start after the first step.
+		if _, err := e.pool.Exec(ctx, `ANALYZE crmsync_push_queue`); err != nil {
+			e.logger.WarnContext(ctx, "analyze the push queue", slog.String("error", err.Error()))
+		}
 	}
-	// The queue was near empty at its last analyze. With those statistics
-	// the push's claim (the next 500 rows after a cursor) was planned as a
-	// bitmap scan of every row after the cursor, joined and sorted: 26 ms
-	// a claim at 100k instead of under 1.
-	if _, err := e.pool.Exec(ctx, `ANALYZE crmsync_push_queue`); err != nil {
-		e.logger.WarnContext(ctx, "analyze the push queue", slog.String("error", err.Error()))
+	return next > hi, nil
+}
+
+// RunPlanned reports whether run runID has planned every person's pushes
+// (see QueueStep).
+func (e *Engine) RunPlanned(ctx context.Context, runID int64) (bool, error) {
+	from, hi, first, err := e.planRange(ctx, runID)
+	if err != nil {
+		return false, fmt.Errorf("run %d planned: %w", runID, err)
 	}
-	return true, nil
+	return from > hi && !first, nil
+}
+
+// planRange returns the IDs run runID has yet to plan, [from, hi], and
+// whether it has planned none yet.
+func (e *Engine) planRange(ctx context.Context, runID int64) (from, hi int64, first bool, err error) {
+	err = e.pool.QueryRow(ctx, `SELECT coalesce((SELECT queued_through + 1 FROM crmsync_resync_run WHERE id = $1),
+			(SELECT min(id) FROM crmsync_person WHERE merged_into IS NULL), 0),
+		(SELECT coalesce(max(id), -1) FROM crmsync_person WHERE merged_into IS NULL),
+		(SELECT queued_through IS NULL FROM crmsync_resync_run WHERE id = $1)`, runID).Scan(&from, &hi, &first)
+	return from, hi, first, err
 }
 
 // queueRange queues the people with IDs in [from, to) that need a push in

@@ -533,21 +533,18 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 				return river.JobSnooze(tick)
 			}
 		}
-		// Every listing is in: the run plans its pushes, a step per job
-		// run, each well within the job's timeout.
-		if done, err := e.QueueStep(ctx, run.ID, w.Deps.timeouts().Push/3); err != nil {
+		// Every listing is in: pushes may start, and the run plans them
+		// while they do (see plan).
+		if err := e.SetRunState(ctx, run.ID, "pushing", ""); err != nil {
+			return err
+		}
+		fallthrough
+	case "pushing":
+		if done, err := w.plan(ctx, e, run.ID); err != nil {
 			return err
 		} else if !done {
 			return river.JobSnooze(tick)
 		}
-		if err := e.SetRunState(ctx, run.ID, "pushing", ""); err != nil {
-			return err
-		}
-		if err := kickPushes(ctx, e); err != nil {
-			return err
-		}
-		return river.JobSnooze(tick)
-	case "pushing":
 		// While push jobs are waiting or running, the queues are looked at
 		// only every queueProbeEvery: a push job ends only once its queue
 		// is empty, asking River's job table is cheap, and looking for a
@@ -571,6 +568,37 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		return e.SetRunState(ctx, run.ID, "completed", "")
 	}
 	return nil
+}
+
+// planStep is how long one planning step of a run may start chunks for
+// before the pushes are started again (a push job that found its queue
+// empty has ended).
+const planStep = 250 * time.Millisecond
+
+// plan queues the run's people for their pushes, step by step (see
+// engine.QueueStep), starting the pushes after the first step (a chunk)
+// and again after each, so that the pushes run while the rest is planned.
+// It reports whether everyone is planned; it stops after a third of the
+// push timeout, and the next run of the job goes on from there.
+func (w *ResyncWorker) plan(ctx context.Context, e *engine.Engine, runID int64) (bool, error) {
+	if done, err := e.RunPlanned(ctx, runID); err != nil || done {
+		return done, err
+	}
+	start := time.Now()
+	budget := time.Nanosecond
+	for {
+		done, err := e.QueueStep(ctx, runID, budget)
+		if err != nil {
+			return false, err
+		}
+		if err := kickPushes(ctx, e); err != nil {
+			return false, err
+		}
+		if done || time.Since(start) >= w.Deps.timeouts().Push/3 {
+			return done, nil
+		}
+		budget = planStep
+	}
 }
 
 // pushJobsPending reports whether any push job is waiting, scheduled or
