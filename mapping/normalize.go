@@ -18,14 +18,21 @@ const MaxFieldLen = 4096
 // space, including the no-break space, tabs and new lines) into one ASCII
 // space. It never lengthens s.
 func CollapseSpace(s string) string {
-	// Fast path: nothing to do for the common already-clean value.
+	// Fast path: nothing to do for the common already-clean value, accented
+	// or not.
 	clean := true
 	prevSpace := true // a leading space is not clean
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			clean = false
-			break
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError || unicode.IsSpace(r) {
+				clean = false
+				break
+			}
+			prevSpace = false
+			i += size
+			continue
 		}
 		sp := c == ' ' || (c >= '\t' && c <= '\r')
 		if sp && (prevSpace || c != ' ') {
@@ -33,6 +40,7 @@ func CollapseSpace(s string) string {
 			break
 		}
 		prevSpace = sp
+		i++
 	}
 	if clean && !prevSpace {
 		return s

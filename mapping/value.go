@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Value is one field's value in a uniform shape: no element for "no value",
@@ -246,7 +247,62 @@ func keys(f Field, v Value) []string {
 }
 
 // canonicalElem is the comparison key of one element of a value of f.
+// Values already in their key's form, as crmsync stores them, are their
+// own key without being parsed again (see isEmailKey, isLinkedInKey).
 func canonicalElem(f Field, s string) string {
+	switch f {
+	case FieldEmails:
+		if isEmailKey(s) {
+			return s
+		}
+	case FieldLinkedIn:
+		if isLinkedInKey(s) {
+			return s
+		}
+	}
+	return canonicalElemSlow(f, s)
+}
+
+// isEmailKey reports whether s is its own email key whether it is a valid
+// address or not: ASCII (EmailKey changes no ASCII address beyond
+// NormalizeEmail), without upper-case letters, without white space at
+// either end (NormalizeEmail, and the key of an invalid address, only trim
+// and lower-case it).
+func isEmailKey(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return !isASCIISpace(s[0]) && !isASCIISpace(s[len(s)-1])
+}
+
+func isASCIISpace(c byte) bool { return c == ' ' || ('\t' <= c && c <= '\r') }
+
+// isLinkedInKey reports whether s is NormalizeLinkedIn's form of itself:
+// the canonical prefix and a profile name of lower-case ASCII letters,
+// digits, '-', '_' and '.' (the key of a name without a letter or digit,
+// which NormalizeLinkedIn refuses, is s as well).
+func isLinkedInKey(s string) bool {
+	slug, ok := strings.CutPrefix(s, linkedInPrefix)
+	if !ok || slug == "" || len(s) > MaxFieldLen {
+		return false
+	}
+	for i := 0; i < len(slug); i++ {
+		c := slug[i]
+		if !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalElemSlow is canonicalElem without its fast paths.
+func canonicalElemSlow(f Field, s string) string {
 	switch f {
 	case FieldEmails:
 		if e, err := EmailKey(s); err == nil {
