@@ -765,6 +765,9 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 	if settle <= 0 {
 		settle = DefaultSettle
 	}
+	if len(pids) == 0 {
+		return nil, nil
+	}
 	// The people, with whether each was merged away or deleted, in one read.
 	byPerson := make(map[int64]*personLinks, len(pids))
 	rows, err := tx.Query(ctx, "SELECT "+personCols+", merged_into IS NOT NULL, deleted_at IS NOT NULL FROM crmsync_person WHERE id = ANY($1)", pids)
@@ -786,8 +789,19 @@ func (e *Engine) planBatch(ctx context.Context, tx pgx.Tx, c *Conn, pids []int64
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load people: %w", err)
 	}
+	// A claim is a run of the queue in person order: when its people are
+	// most of the IDs between its first and last, their links are read by
+	// range, one scan of the (person_id, connection_id) index, the others'
+	// links filtered out (the "+ 0" keeps the list out of the index
+	// condition, where it costs an index descent per person: 1.43 s of
+	// 1.74 s for these reads at 100k people, against 0.42 s by range).
+	lo, hi := slices.Min(pids), slices.Max(pids)
+	among := "person_id BETWEEN $3 AND $4 AND person_id = ANY($2)"
+	if hi-lo < 2*int64(len(pids)) {
+		among = "person_id BETWEEN $3 AND $4 AND person_id + 0 = ANY($2)"
+	}
 	rows, err = tx.Query(ctx, `SELECT person_id, remote_id, base, synced_version, deleted_at IS NOT NULL FROM crmsync_link
-		WHERE connection_id = $1 AND person_id = ANY($2) ORDER BY remote_id`, c.ID, pids)
+		WHERE connection_id = $1 AND `+among+` ORDER BY remote_id`, c.ID, pids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("load links: %w", err)
 	}
