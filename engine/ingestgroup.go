@@ -39,34 +39,41 @@ type groupReq struct {
 	done chan error
 }
 
-// ingestGrouped is Ingest for a resync's listing (nothing queued): the
-// batch is prepared outside the lock, then ingested with whatever batches
-// of other listings wait alongside it. A caller that gives up (its context
-// ends) leaves its batch to be ingested all the same: the records were
-// listed.
-func (e *Engine) ingestGrouped(ctx context.Context, c *Conn, recs []providers.Record, listedAt time.Time) (IngestStats, error) {
-	if len(recs) == 0 {
-		return IngestStats{}, nil
-	}
+// prepareGrouped is the first part of Ingest for a resync's listing
+// (nothing queued): the batch is prepared outside the lock, ready for
+// enqueueGrouped.
+func (e *Engine) prepareGrouped(ctx context.Context, c *Conn, recs []providers.Record, listedAt time.Time) (*groupReq, error) {
 	prep, err := e.prepareIngest(ctx, e.pool, c, recs)
 	if err != nil {
-		return IngestStats{}, fmt.Errorf("ingest %s: %w", c.Name(), err)
+		return nil, fmt.Errorf("ingest %s: %w", c.Name(), err)
 	}
-	req := &groupReq{part: &ingestPart{c: c, b: prep, listedAt: listedAt}, done: make(chan error, 1)}
+	return &groupReq{part: &ingestPart{c: c, b: prep, listedAt: listedAt}, done: make(chan error, 1)}, nil
+}
+
+// enqueueGrouped queues req's batch to be ingested with whatever batches of
+// other listings wait alongside it; req.wait gives the outcome. A caller
+// that gives up (its context ends) leaves its batch to be ingested all the
+// same: the records were listed.
+func (e *Engine) enqueueGrouped(ctx context.Context, req *groupReq) {
 	g := &e.group
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.pending = append(g.pending, req)
 	if !g.running {
 		g.running = true
 		go e.runGroups(context.WithoutCancel(ctx))
 	}
-	g.mu.Unlock()
+}
+
+// wait waits for r's batch to be ingested and returns what it did.
+func (r *groupReq) wait(ctx context.Context) (IngestStats, error) {
+	c := r.part.c
 	select {
-	case err := <-req.done:
+	case err := <-r.done:
 		if err != nil {
-			return req.part.stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
+			return r.part.stats, fmt.Errorf("ingest %s: %w", c.Name(), err)
 		}
-		return req.part.stats, nil
+		return r.part.stats, nil
 	case <-ctx.Done():
 		return IngestStats{}, fmt.Errorf("ingest %s: %w", c.Name(), ctx.Err())
 	}
