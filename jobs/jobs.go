@@ -553,7 +553,10 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 		if busy, err := pushJobsPending(ctx, e.Pool()); err != nil {
 			return err
 		} else if busy && !w.probeDue() {
-			return river.JobSnooze(tick)
+			// The run is over once the last push job is: looked at more
+			// often than the other states (two cheap reads a look), it
+			// ends sooner after it.
+			return river.JobSnooze(pushTick)
 		}
 		queued, err := e.QueuedConns(ctx)
 		if err != nil {
@@ -569,6 +572,10 @@ func (w *ResyncWorker) Work(ctx context.Context, job *river.Job[ResyncArgs]) err
 	}
 	return nil
 }
+
+// pushTick is how long a pushing run's job waits between looks at its
+// push jobs.
+const pushTick = 100 * time.Millisecond
 
 // planStep is how long one planning step of a run may start chunks for
 // before the pushes are started again (a push job that found its queue
