@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/crmsync/crmsync/internal/config"
-	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
 )
 
@@ -117,34 +116,6 @@ const personCols = `id, coalesce(first_name,''), coalesce(last_name,''), emails,
 	coalesce(company,''), coalesce(job_title,''), coalesce(website,''), coalesce(address,''), coalesce(facebook,''),
 	coalesce(instagram,''), coalesce(twitter,''), coalesce(notes,''), coalesce(lead_stage,''), coalesce(pipeline_stage,''),
 	lead_score, coalesce(owner,''), prov_conn, prov_at, version`
-
-// scanPerson scans a row of personCols, then the extra columns selected
-// after them into extra.
-func scanPerson(row pgx.Row, extra ...any) (*PersonState, error) {
-	st := &PersonState{}
-	p := &st.Person
-	var stage string
-	var provConn []int16
-	var provAt []time.Time
-	err := row.Scan(append([]any{&st.ID, &p.FirstName, &p.LastName, &p.Emails, &p.Phones, &p.LinkedIn, &p.Company, &p.JobTitle,
-		&p.Website, &p.Address, &p.Facebook, &p.Instagram, &p.Twitter, &p.Notes, &stage, &p.PipelineStage,
-		&p.LeadScore, &p.Owner, &provConn, &provAt, &st.Version}, extra...)...)
-	if err != nil {
-		return nil, err
-	}
-	p.LeadStage = mapping.Stage(stage)
-	if len(p.Emails) == 0 {
-		p.Emails = nil
-	}
-	if len(p.Phones) == 0 {
-		p.Phones = nil
-	}
-	st.Prov = make([]Prov, nFields)
-	for i := 0; i < nFields && i < len(provConn) && i < len(provAt); i++ {
-		st.Prov[i] = Prov{Conn: provConn[i], At: provAt[i]}
-	}
-	return st, nil
-}
 
 func nullable(s string) any {
 	if s == "" {
