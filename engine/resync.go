@@ -413,13 +413,17 @@ func (e *Engine) queueRange(ctx context.Context, runID int64, conns []*Conn, fro
 		skips := 0
 		for _, st := range people {
 			pl := byLink[key{c.ID, st.ID}]
+			var ops []Op
 			if pl == nil {
 				// No link and no tombstone in a writable CRM: a create, or
-				// a skip to record.
-				pl = &personLinks{}
+				// a skip to record, as plan has it, without projecting the
+				// person.
+				op := Op{Kind: OpCreate, PersonID: st.ID, Version: st.Version, Skip: e.createBlocker(c, &st.Person)}
+				ops = []Op{op}
+			} else {
+				pl.st = st
+				ops = e.plan(c, pl, listed, DefaultSettle)
 			}
-			pl.st = st
-			ops := e.plan(c, pl, listed, DefaultSettle)
 			switch {
 			case !slices.ContainsFunc(ops, writesSomething):
 			case slices.ContainsFunc(ops, writes):
