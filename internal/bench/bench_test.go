@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ func TestBenchSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
-	res, err := Run(ctx, Options{People: 200, Seed: 3, CallBurst: 200, Propagation: 10, EditRate: 10,
+	res, err := Run(ctx, Options{People: 200, Seed: 3, CallBurst: 200, SettleMax: time.Millisecond, Propagation: 10, EditRate: 10,
 		PropagationWait: 20 * time.Second, Progress: &progress})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, progress.String())
@@ -122,7 +124,7 @@ func TestBenchSplit(t *testing.T) {
 	run := func(mode SimMode) *Result {
 		t.Helper()
 		var progress bytes.Buffer
-		res, err := Run(ctx, Options{People: 300, Seed: 5, CallBurst: 200, SimMode: mode, SimCommand: []string{os.Args[0], childArg},
+		res, err := Run(ctx, Options{People: 300, Seed: 5, CallBurst: 200, SettleMax: time.Millisecond, SimMode: mode, SimCommand: []string{os.Args[0], childArg},
 			DatabaseURL: pgtest.NewURL(t), Progress: &progress})
 		if err != nil {
 			t.Fatalf("Run: %v\n%s", err, progress.String())
@@ -273,5 +275,29 @@ func TestMedian(t *testing.T) {
 		if !slices.Equal(in, tc.in) {
 			t.Errorf("median reordered its input: %v", tc.in)
 		}
+	}
+}
+
+// settle waits, up to its limit, while the machine is busy, and says so.
+func TestSettleWaitsWhileBusy(t *testing.T) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		})
+	}
+	var out strings.Builder
+	waited := settle(context.Background(), &out, 1200*time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if waited < 1200*time.Millisecond || !strings.Contains(out.String(), "waiting for the machine to go quiet") {
+		t.Fatalf("settled after %v on a busy machine, saying %q", waited, out.String())
 	}
 }

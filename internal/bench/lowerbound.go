@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/crmsync/crmsync/internal/dataset"
+	"github.com/crmsync/crmsync/internal/procstat"
 	"github.com/crmsync/crmsync/internal/simulate"
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
@@ -51,6 +53,50 @@ type LowerBound struct {
 	CopySeconds float64 `json:"copy_seconds"`
 	// Seconds is ListCalls/ListRate + WriteCalls/WriteRate + CopySeconds.
 	Seconds float64 `json:"seconds"`
+	// SettleSeconds is how long the bench waited, before the bursts, for
+	// the machine to go quiet (see settle).
+	SettleSeconds float64 `json:"settle_seconds"`
+}
+
+// Settling: the machine counts as quiet once a settleWindow has been under
+// settleBusy busy (a fifth of one core of two, at most), and the bench
+// waits at most settleMax for that by default (Options.SettleMax).
+const (
+	settleWindow = 500 * time.Millisecond
+	settleBusy   = 0.10
+	settleMax    = 60 * time.Second
+)
+
+// settle waits until the machine is quiet, or longest has passed, and
+// returns how long it waited. Where the machine's CPU time cannot be read,
+// it does not wait.
+func settle(ctx context.Context, out io.Writer, longest time.Duration) time.Duration {
+	start := time.Now()
+	said := false
+	for time.Since(start) < longest {
+		b1, t1, ok := procstat.CPUTimes()
+		if !ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start)
+		case <-time.After(settleWindow):
+		}
+		b2, t2, ok := procstat.CPUTimes()
+		if !ok || t2 <= t1 {
+			break
+		}
+		busy := float64(b2-b1) / float64(t2-t1)
+		if busy < settleBusy {
+			break
+		}
+		if !said {
+			fmt.Fprintf(out, "waiting for the machine to go quiet before measuring (%.0f%% busy)…\n", busy*100)
+			said = true
+		}
+	}
+	return time.Since(start)
 }
 
 // listPage is each CRM's listing page size per providers.md (0: one call

@@ -125,3 +125,36 @@ func vmHWM(path string) int64 {
 	}
 	return 0
 }
+
+// CPUTimes returns the machine's busy and total CPU time so far, in clock
+// ticks, from the first line of /proc/stat; ok is false where there is no
+// /proc. The busy share of an interval is the difference of busy over the
+// difference of total.
+func CPUTimes() (busy, total uint64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := bytes.Cut(b, []byte{'\n'})
+	fields := strings.Fields(string(line))
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, false
+	}
+	var idle uint64
+	for i, f := range fields[1:] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		// user nice system idle iowait irq softirq steal guest guest_nice:
+		// guest time is counted in user time already.
+		if i >= 8 {
+			break
+		}
+		total += n
+		if i == 3 || i == 4 {
+			idle += n
+		}
+	}
+	return total - idle, total, true
+}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestPeakRSS(t *testing.T) {
@@ -42,4 +43,22 @@ func TestDescendants(t *testing.T) {
 		}
 	}
 	t.Fatalf("child %d not among the descendants", cmd.Process.Pid)
+}
+
+// The machine's CPU times move forward and busy never exceeds total.
+func TestCPUTimes(t *testing.T) {
+	b1, t1, ok := CPUTimes()
+	if runtime.GOOS != "linux" {
+		if ok {
+			t.Fatal("CPU times read without /proc")
+		}
+		return
+	}
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+	}
+	b2, t2, ok := CPUTimes()
+	if !ok || b1 > t1 || b2 > t2 || t2 < t1 || b2 < b1 || t2 == t1 {
+		t.Fatalf("busy %d of %d, then %d of %d", b1, t1, b2, t2)
+	}
 }
