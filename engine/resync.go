@@ -195,8 +195,8 @@ func (e *Engine) ListForRun(ctx context.Context, runID int64, c *Conn) (IngestSt
 	// Two of the listing's batches wait to be ingested at once: while one
 	// is ingested, the next is prepared and waiting, so that the next
 	// ingest group has it. With one at a time, groups alternated between
-	// one listing's batch and the three others' (53 groups at 100k instead
-	// of 26), and each group has a fixed cost under the lock.
+	// one listing's batch and the three others': at 100k the lock was held
+	// 10.14 s over 53 groups, against 9.05 s over 27 (instrumented runs).
 	inFlight := make(chan struct{}, 2)
 	submitted := make(chan *groupReq, 2)
 	g.Go(func() error {
