@@ -624,24 +624,35 @@ func readLinks(res pgx.BatchResults, conn int16, links map[linkKey]*linkRow) err
 // reports false, with the savepoint rolled back, when a row's key is
 // already there.
 func copyNewLinks(ctx context.Context, tx pgx.Tx, rows [][]any) (bool, error) {
+	return giveWayOnKey(ctx, tx, "insert links", func(sp pgx.Tx) error {
+		_, err := sp.CopyFrom(ctx, pgx.Identifier{"crmsync_link"},
+			[]string{"connection_id", "remote_id", "person_id", "base", "base_hash", "remote_changed_at"}, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
+// giveWayOnKey runs write in a savepoint of tx. It reports false, with the
+// savepoint rolled back and tx still usable, when write fails on a unique
+// key (a row written meanwhile), for the caller to write another way; what
+// names the write in errors.
+func giveWayOnKey(ctx context.Context, tx pgx.Tx, what string, write func(sp pgx.Tx) error) (bool, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("insert links: savepoint: %w", err)
+		return false, fmt.Errorf("%s: savepoint: %w", what, err)
 	}
-	_, err = sp.CopyFrom(ctx, pgx.Identifier{"crmsync_link"},
-		[]string{"connection_id", "remote_id", "person_id", "base", "base_hash", "remote_changed_at"}, pgx.CopyFromRows(rows))
+	err = write(sp)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		if err := sp.Rollback(ctx); err != nil {
-			return false, fmt.Errorf("insert links: roll back to savepoint: %w", err)
+			return false, fmt.Errorf("%s: roll back to savepoint: %w", what, err)
 		}
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("insert links: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := sp.Commit(ctx); err != nil {
-		return false, fmt.Errorf("insert links: release savepoint: %w", err)
+		return false, fmt.Errorf("%s: release savepoint: %w", what, err)
 	}
 	return true, nil
 }

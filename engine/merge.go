@@ -195,6 +195,22 @@ func Identities(p *mapping.Person) []string {
 	return out
 }
 
+// hasIdentity reports whether Identities(p) is not empty, stopping at the
+// first valid key: every create is checked for one, and the resync's
+// planning checks each person once for every CRM it has no link in.
+func hasIdentity(p *mapping.Person) bool {
+	for _, e := range p.Emails {
+		if _, err := mapping.NormalizeEmail(e); err == nil {
+			return true
+		}
+	}
+	if p.LinkedIn == "" {
+		return false
+	}
+	_, err := mapping.NormalizeLinkedIn(p.LinkedIn)
+	return err == nil
+}
+
 // Diff lists the fields of set where desired differs from base.
 func Diff(set mapping.FieldSet, base, desired *mapping.Person) []mapping.Field {
 	var out []mapping.Field

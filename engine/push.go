@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmsync/crmsync/mapping"
 	"github.com/crmsync/crmsync/providers"
@@ -228,7 +227,7 @@ func joinFields(fs []mapping.Field) string {
 
 // createBlocker says why p cannot be created in c, or "".
 func (e *Engine) createBlocker(c *Conn, p *mapping.Person) string {
-	if len(Identities(p)) == 0 {
+	if !hasIdentity(p) {
 		return "no email or LinkedIn URL to match on: not propagated, to avoid duplicates"
 	}
 	if r := e.requiredBlocker(c, p); r != "" {
@@ -737,25 +736,10 @@ func (l *linkWrites) insertNew(ctx context.Context, tx pgx.Tx, c *Conn) (bool, e
 	if len(l.rids) == 0 {
 		return true, nil
 	}
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("insert links: savepoint: %w", err)
-	}
-	_, err = sp.Exec(ctx, linkInsert(false), l.args(c)...)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		if err := sp.Rollback(ctx); err != nil {
-			return false, fmt.Errorf("insert links: roll back to savepoint: %w", err)
-		}
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("insert links: %w", err)
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return false, fmt.Errorf("insert links: release savepoint: %w", err)
-	}
-	return true, nil
+	return giveWayOnKey(ctx, tx, "insert links", func(sp pgx.Tx) error {
+		_, err := sp.Exec(ctx, linkInsert(false), l.args(c)...)
+		return err
+	})
 }
 
 // planBatch loads the people, their links in c and pending creates, and
